@@ -1,0 +1,45 @@
+# FlowViz developer commands. `make run` and `make test` are the two a new user needs.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: install run migrate seed test lint format bench bench-api bench-trace clean
+
+$(INSTALLED): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+install: $(INSTALLED)
+
+# The embedded default: SQLite file, in-process cache, Celery tasks inline; the demo
+# frontend logs in by email alone, so passwordless login is on for `make run` only.
+run: export DEBUG ?= true
+run: export PASSWORDLESS_LOGIN ?= true
+run: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py seed_demo
+	@echo "FlowViz on http://$(HOST):$(PORT)/api/health  admin: http://$(HOST):$(PORT)/admin/"
+	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+migrate: install
+	$(BIN)/python manage.py migrate --noinput
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) db staticfiles .pytest_cache .ruff_cache test-artifacts

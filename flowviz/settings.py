@@ -1,0 +1,204 @@
+"""FlowViz settings, read from the environment.
+
+With nothing set, FlowViz runs on the embedded default: a SQLite file under the project,
+an in-process cache and Celery tasks executed inline, so `make run` needs no service.
+Every production knob is an environment variable; README.md has the full table.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+from flowviz.env import env_bool, env_int, env_list, parse_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+DEBUG = env_bool("DEBUG", False)
+
+# A key that is fine for a laptop and refused anywhere DEBUG is off.
+_DEV_SECRET_KEY = "django-insecure-flowviz-development-key-do-not-use-in-production"  # noqa: S105 (refused unless DEBUG)
+SECRET_KEY = os.environ.get("SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set. Set SECRET_KEY to a random string of at least 50 characters "
+            "(or DEBUG=true for local development)."
+        )
+    SECRET_KEY = _DEV_SECRET_KEY
+if not DEBUG and (
+    SECRET_KEY.startswith("django-insecure") or len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5
+):
+    raise ImproperlyConfigured(
+        "SECRET_KEY is insecure: with DEBUG off it must be at least 50 characters, with at least "
+        "5 distinct characters, and must not start with 'django-insecure'."
+    )
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "corsheaders",
+    "django_celery_results",
+    "flowviz",
+    "accounts",
+    "quality",
+    "lots",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "flowviz.urls"
+ADMIN_URL = os.environ.get("ADMIN_URL", "admin/").strip("/") + "/"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "flowviz" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "flowviz.wsgi.application"
+ASGI_APPLICATION = "flowviz.asgi.application"
+
+# --- Database ---------------------------------------------------------------------------
+DATABASE_URL = os.environ.get("DATABASE_URL", "")
+DATABASES = {
+    "default": parse_database_url(
+        DATABASE_URL,
+        default_sqlite_path=BASE_DIR / "db" / "flowviz.sqlite3",
+        pool_min_size=env_int("DB_POOL_MIN_SIZE", 2),
+        pool_max_size=env_int("DB_POOL_MAX_SIZE", 10),
+        pool_timeout=env_int("DB_POOL_TIMEOUT", 10),
+        use_pool=env_bool("DB_POOL", True),
+        conn_max_age=env_int("CONN_MAX_AGE", 0),
+        disable_server_side_cursors=env_bool("DB_DISABLE_SERVER_SIDE_CURSORS", False),
+    )
+}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    (BASE_DIR / "db").mkdir(exist_ok=True)
+    if DATABASES["default"]["NAME"] != ":memory:":
+        Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache (Valkey through django-redis with the valkey client) ---------------------------
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "flowviz"),
+            "OPTIONS": {
+                "CLIENT_CLASS": "django_redis.client.DefaultClient",
+                "REDIS_CLIENT_CLASS": "valkey.client.Valkey",
+                "CONNECTION_POOL_CLASS": "valkey.connection.ConnectionPool",
+                "SOCKET_CONNECT_TIMEOUT": float(os.environ.get("REDIS_CONNECT_TIMEOUT", "0.5")),
+                "SOCKET_TIMEOUT": float(os.environ.get("REDIS_SOCKET_TIMEOUT", "0.5")),
+            },
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "flowviz",
+        }
+    }
+
+# --- Celery ----------------------------------------------------------------------------
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
+# No broker configured: run tasks inline so the embedded default needs no service.
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", not CELERY_BROKER_URL)
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_RESULT_BACKEND = "django-db"
+CELERY_RESULT_EXTENDED = True
+CELERY_TASK_TRACK_STARTED = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 300)
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 240)
+CELERY_RESULT_EXPIRES = env_int("CELERY_RESULT_EXPIRES", 7 * 24 * 3600)
+CELERY_BROKER_CONNECTION_TIMEOUT = float(os.environ.get("CELERY_BROKER_CONNECTION_TIMEOUT", "2"))
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "max_retries": 1}
+
+# --- Auth ------------------------------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+PASSWORD_HASHERS = [
+    # bcrypt first; the SHA-256 pre-hash removes bcrypt's 72-byte limit.
+    "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
+    # Verifies legacy `$2b$` hashes carried over as `bcrypt$<hash>`; upgraded on login.
+    "django.contrib.auth.hashers.BCryptPasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+JWT_SECRET = os.environ.get("JWT_SECRET", "") or SECRET_KEY
+JWT_ALGORITHM = os.environ.get("JWT_ALGORITHM", "HS256")
+if JWT_ALGORITHM not in {"HS256", "HS384", "HS512"}:
+    raise ImproperlyConfigured("JWT_ALGORITHM must be one of HS256, HS384, HS512.")
+JWT_EXPIRE_MINUTES = env_int("JWT_EXPIRE_MINUTES", 30)
+# Legacy demo mode: accounts without a usable password log in by email alone.
+PASSWORDLESS_LOGIN = env_bool("PASSWORDLESS_LOGIN", False)
+
+# --- HTTP ------------------------------------------------------------------------------
+CORS_ALLOWED_ORIGINS = env_list("ALLOWED_ORIGINS", [])
+CORS_ALLOW_CREDENTIALS = True
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", CORS_ALLOWED_ORIGINS)
+
+# Rate limits ("N/period", period one of s, m, h, d); shared through the cache.
+THROTTLE_ENABLED = env_bool("THROTTLE_ENABLED", True)
+THROTTLE_RATES = {
+    "login": os.environ.get("THROTTLE_LOGIN", "10/m"),
+    "traceability": os.environ.get("THROTTLE_TRACEABILITY", "50/m"),
+    "write": os.environ.get("THROTTLE_WRITE", "100/m"),
+    "read": os.environ.get("THROTTLE_READ", "200/m"),
+}
+# Number of trusted proxies in front of the app (X-Forwarded-For hops to skip).
+NUM_PROXIES = env_int("NUM_PROXIES", 0)
+
+# --- I18N / time -------------------------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

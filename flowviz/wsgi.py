@@ -1,0 +1,9 @@
+"""WSGI entry point (the API is async-first; prefer flowviz.asgi)."""
+
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "flowviz.settings")
+
+application = get_wsgi_application()

@@ -1,0 +1,79 @@
+"""Lots and their genealogy (which lots each lot was made from)."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Now
+from django.utils import timezone
+
+
+class LotType(models.TextChoices):
+    RAW = "RAW", "Raw material"
+    DEB = "DEB", "Deboned"
+    BULK = "BULK", "Bulk"
+    MIX = "MIX", "Mix"
+    SKW = "SKW", "Skewer"
+    FRZ = "FRZ", "Frozen"
+    FG = "FG", "Finished goods"
+
+
+class Lot(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    lot_code = models.TextField(unique=True)
+    lot_type = models.TextField(choices=LotType.choices, null=True, blank=True)
+    production_run = models.ForeignKey(
+        "flowviz.ProductionRun", on_delete=models.PROTECT, null=True, blank=True, related_name="lots"
+    )
+    phase = models.ForeignKey(
+        "flowviz.Phase", on_delete=models.PROTECT, null=True, blank=True, related_name="lots"
+    )
+    operator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="lots"
+    )
+    weight_kg = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    temperature_c = models.DecimalField(max_digits=5, decimal_places=1, null=True, blank=True)
+    metadata = models.JSONField(default=dict, db_default={}, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_default=Now())
+
+    class Meta:
+        db_table = "lots"
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(lot_type__in=LotType.values), name="lots_lot_type_check"
+            ),
+        ]
+        indexes = [
+            # Newest-first listing, optionally by type; lot_code has its unique index.
+            models.Index(fields=["-created_at"], name="lots_created_idx"),
+            models.Index(fields=["lot_type", "-created_at"], name="lots_type_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.lot_code
+
+
+class LotGenealogy(models.Model):
+    """An edge of the genealogy graph: `child_lot` was made using `parent_lot`."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    parent_lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="child_links")
+    child_lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="parent_links")
+    quantity_used_kg = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    linked_at = models.DateTimeField(default=timezone.now, db_default=Now())
+
+    class Meta:
+        db_table = "lot_genealogy"
+        verbose_name = "genealogy link"
+        constraints = [
+            models.UniqueConstraint(fields=["parent_lot", "child_lot"], name="lot_genealogy_pair_uniq"),
+            models.CheckConstraint(
+                condition=~models.Q(parent_lot=models.F("child_lot")), name="lot_genealogy_no_self_link"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.parent_lot_id} -> {self.child_lot_id}"

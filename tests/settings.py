@@ -1,0 +1,24 @@
+"""Settings for the test suite: the project's settings with safe test defaults filled in.
+
+Everything that decides which services the tests hit (DATABASE_URL, REDIS_URL,
+CELERY_BROKER_URL) still comes from the environment, so `make test` runs against the
+embedded default or against real PostgreSQL/Redis alike.
+"""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key-3f9a8c1e7b6d5a4f2e0c9b8a7d6e5f4c3b2a1908")
+os.environ.setdefault("DEBUG", "false")
+
+from flowviz.settings import *  # noqa: F403
+from flowviz.settings import CACHES
+
+# Real bcrypt, fewer rounds: the algorithm and hash format are the production ones.
+PASSWORD_HASHERS = [
+    "tests.hashers.FastBCryptSHA256PasswordHasher",
+    "tests.hashers.FastBCryptPasswordHasher",
+]
+
+# Each test run gets its own key space so parallel or repeated runs never share cache entries.
+for _cache in CACHES.values():
+    _cache["KEY_PREFIX"] = f"flowviz-test-{os.getpid()}"
