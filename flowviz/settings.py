@@ -183,6 +183,10 @@ THROTTLE_RATES = {
     "write": os.environ.get("THROTTLE_WRITE", "100/m"),
     "read": os.environ.get("THROTTLE_READ", "200/m"),
 }
+# "Unlimited" traceability depth still stops here, so a cycle written into lot_genealogy
+# behind the application's back cannot make a graph query run forever.
+TRACEABILITY_DEPTH_LIMIT = env_int("TRACEABILITY_DEPTH_LIMIT", 1000)
+
 # Number of trusted proxies in front of the app (X-Forwarded-For hops to skip).
 NUM_PROXIES = env_int("NUM_PROXIES", 0)
 

@@ -1,0 +1,159 @@
+"""Reads of lots and their genealogy."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Literal
+
+from django.conf import settings
+
+from lots.models import Lot, LotGenealogy
+
+Direction = Literal["both", "up", "down"]
+
+
+@dataclass(frozen=True)
+class GraphNode:
+    lot: Lot
+    depth: int  # negative: ancestor, 0: the root, positive: descendant
+
+
+@dataclass(frozen=True)
+class GraphEdge:
+    parent_lot_id: uuid.UUID
+    child_lot_id: uuid.UUID
+    quantity_used_kg: Decimal | None
+
+
+@dataclass
+class LotGraph:
+    root: Lot
+    nodes: list[GraphNode] = field(default_factory=list)
+    edges: list[GraphEdge] = field(default_factory=list)
+
+    @property
+    def ancestor_count(self) -> int:
+        return sum(1 for node in self.nodes if node.depth < 0)
+
+    @property
+    def descendant_count(self) -> int:
+        return sum(1 for node in self.nodes if node.depth > 0)
+
+
+_LOT_COLUMNS = (
+    "id",
+    "lot_code",
+    "lot_type",
+    "production_run_id",
+    "phase_id",
+    "operator_id",
+    "weight_kg",
+    "temperature_c",
+    "metadata",
+    "created_at",
+)
+
+# One statement, one round trip: walk up (child -> parent) and down (parent -> child) from
+# the root with recursive CTEs, then return the node rows (kind 'n', with the lot's columns
+# and its signed shortest distance) and the traversed edges (kind 'e') together.
+# UNION (not UNION ALL) drops repeated (lot, depth) pairs, and the depth bound ends the walk
+# even when a cycle was written into the table behind the application's back.
+# Portable SQL: it runs unchanged on PostgreSQL and SQLite.
+_GRAPH_SQL = """
+WITH RECURSIVE
+root(lot_id) AS (SELECT id FROM lots WHERE lot_code = %s),
+up(lot_id, depth) AS (
+    SELECT lot_id, 0 FROM root
+    UNION
+    SELECT g.parent_lot_id, up.depth + 1
+    FROM up JOIN lot_genealogy g ON g.child_lot_id = up.lot_id
+    WHERE up.depth < %s
+),
+down(lot_id, depth) AS (
+    SELECT lot_id, 0 FROM root
+    UNION
+    SELECT g.child_lot_id, down.depth + 1
+    FROM down JOIN lot_genealogy g ON g.parent_lot_id = down.lot_id
+    WHERE down.depth < %s
+),
+nodes(lot_id, depth) AS (
+    SELECT lot_id, 0 FROM root
+    UNION ALL
+    SELECT lot_id, -MIN(depth) FROM up
+    WHERE depth > 0 AND lot_id NOT IN (SELECT lot_id FROM root) GROUP BY lot_id
+    UNION ALL
+    SELECT lot_id, MIN(depth) FROM down
+    WHERE depth > 0 AND lot_id NOT IN (SELECT lot_id FROM root) GROUP BY lot_id
+)
+SELECT 'n' AS kind, {lot_columns}, n.depth AS depth,
+       NULL AS edge_parent_id, NULL AS edge_child_id, NULL AS edge_quantity
+FROM nodes n JOIN lots l ON l.id = n.lot_id
+UNION ALL
+SELECT 'e', {null_columns}, NULL, g.parent_lot_id, g.child_lot_id, g.quantity_used_kg
+FROM lot_genealogy g
+WHERE g.child_lot_id IN (SELECT lot_id FROM up WHERE depth < %s)
+   OR g.parent_lot_id IN (SELECT lot_id FROM down WHERE depth < %s)
+""".format(
+    lot_columns=", ".join(f"l.{name}" for name in _LOT_COLUMNS),
+    null_columns=", ".join("NULL" for _ in _LOT_COLUMNS),
+)
+
+
+def _as_uuid(value: object) -> uuid.UUID:
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+
+_QUANTITY_FIELD = LotGenealogy._meta.get_field("quantity_used_kg")
+
+
+def _as_quantity(value: object) -> Decimal | None:
+    if value is None:
+        return None
+    quantity = _QUANTITY_FIELD.to_python(value if not isinstance(value, float) else repr(value))
+    return quantity.quantize(Decimal(1).scaleb(-_QUANTITY_FIELD.decimal_places))
+
+
+def lot_graph(*, lot_code: str, direction: Direction = "both", max_depth: int | None = None) -> LotGraph:
+    """The genealogy of a lot in the directions asked, to `max_depth` steps (None: no limit).
+
+    Raises Lot.DoesNotExist when no lot has that code. Nodes carry their shortest signed
+    distance from the root; edges are those walked (ancestor links and descendant links).
+    """
+    if direction not in ("both", "up", "down"):
+        raise ValueError(f"direction must be both, up or down, not {direction!r}")
+    limit = (
+        settings.TRACEABILITY_DEPTH_LIMIT
+        if max_depth is None
+        else min(max_depth, settings.TRACEABILITY_DEPTH_LIMIT)
+    )
+    up_limit = limit if direction in ("both", "up") else 0
+    down_limit = limit if direction in ("both", "down") else 0
+    rows = Lot.objects.raw(_GRAPH_SQL, [lot_code, up_limit, down_limit, up_limit, down_limit])
+
+    root: Lot | None = None
+    nodes: dict[uuid.UUID, GraphNode] = {}
+    edges: dict[tuple[uuid.UUID, uuid.UUID], GraphEdge] = {}
+    for row in rows:
+        if row.kind == "n":
+            depth = int(row.depth)
+            if depth == 0:
+                root = row
+            # A lot reached both ways (only possible through a cycle) keeps its first depth.
+            nodes.setdefault(row.id, GraphNode(lot=row, depth=depth))
+        else:
+            parent_id, child_id = _as_uuid(row.edge_parent_id), _as_uuid(row.edge_child_id)
+            edges.setdefault(
+                (parent_id, child_id), GraphEdge(parent_id, child_id, _as_quantity(row.edge_quantity))
+            )
+    if root is None:
+        raise Lot.DoesNotExist(f"No lot with code {lot_code!r}")
+    for lot in (node.lot for node in nodes.values()):
+        for extra in ("kind", "depth", "edge_parent_id", "edge_child_id", "edge_quantity"):
+            lot.__dict__.pop(extra, None)
+    return LotGraph(
+        root=root,
+        nodes=sorted(nodes.values(), key=lambda n: (n.depth, n.lot.lot_code)),
+        edges=sorted(edges.values(), key=lambda e: (str(e.parent_lot_id), str(e.child_lot_id))),
+    )
