@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")  # noqa: S104 (inside a container, behind nginx)
+bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")  # all interfaces: inside a container, behind nginx
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_class = "uvicorn_worker.UvicornWorker"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))

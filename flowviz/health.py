@@ -20,7 +20,7 @@ from django.conf import settings
 from django.core.cache import caches
 from django.db import connections
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 logger = logging.getLogger("flowviz.health")
 
@@ -100,7 +100,7 @@ async def _run_check(name: str, check: Callable[[], None]) -> str:
     response={200: ReadyOut, 503: ReadyOut},
     summary="Readiness: database, cache and broker reachable",
 )
-async def health_ready(request: HttpRequest) -> tuple[int, dict]:
+async def health_ready(request: HttpRequest) -> Status:
     names = ("database", "cache", "broker")
     results = await asyncio.gather(
         _run_check("database", check_database),
@@ -109,5 +109,5 @@ async def health_ready(request: HttpRequest) -> tuple[int, dict]:
     )
     checks = dict(zip(names, results, strict=True))
     if all(value == OK for value in checks.values()):
-        return 200, {"status": OK, "checks": checks}
-    return 503, {"status": "unavailable", "checks": checks}
+        return Status(200, {"status": OK, "checks": checks})
+    return Status(503, {"status": "unavailable", "checks": checks})

@@ -46,7 +46,7 @@ class JsonFormatter(logging.Formatter):
         }
         for key, value in record.__dict__.items():
             if key not in _RECORD_ATTRS and not key.startswith("_"):
-                entry[key] = value
+                entry[key] = _loggable(value)
         if record.exc_info:
             entry["exc_info"] = self.formatException(record.exc_info)
         if record.stack_info:
@@ -54,12 +54,26 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str, ensure_ascii=False)
 
 
+def _loggable(value: Any) -> Any:
+    """Plain values as they are; a request as method and path only (its repr has the query
+    string, which may carry a token); anything else by its type name, never its repr."""
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, HttpRequest):
+        return f"{value.method} {value.path}"
+    if isinstance(value, list | tuple) and all(isinstance(item, str | int | float) for item in value):
+        return list(value)
+    return f"<{type(value).__name__}>"
+
+
 class RequestIdFilter(logging.Filter):
     """Puts the current request id on every record logged while a request is handled."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not hasattr(record, "request_id"):
-            record.request_id = request_id_var.get()
+        if getattr(record, "request_id", None) is None:
+            # django.request logs after the middleware has finished, with the request attached.
+            request = getattr(record, "request", None)
+            record.request_id = getattr(request, "request_id", None) or request_id_var.get()
         return True
 
 
