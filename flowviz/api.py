@@ -12,6 +12,7 @@ from ninja.errors import AuthenticationError
 
 from accounts.api import router as accounts_router
 from accounts.auth import RoleNotAllowed
+from flowviz.health import router as health_router
 from lots.api import router as lots_router
 from quality.api import router as quality_router
 
@@ -69,3 +70,4 @@ def _unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
 api.add_router("/", accounts_router)
 api.add_router("/", lots_router)
 api.add_router("/", quality_router)
+api.add_router("/", health_router)

@@ -7,6 +7,7 @@ Every production knob is an environment variable; README.md has the full table.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -206,3 +207,49 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Operations: request logs, metrics, readiness, deployment security -------------------
+# Outermost: the request log times everything below it and stamps the request id; the
+# metrics middleware counts requests by resolved route.
+MIDDLEWARE = [
+    "flowviz.observability.RequestLogMiddleware",
+    "flowviz.monitoring.PrometheusMiddleware",
+    *MIDDLEWARE,
+]
+
+# json: one JSON object per line (production); text: readable lines for a terminal.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "text" if DEBUG else "json").strip().lower()
+if LOG_FORMAT not in {"json", "text"}:
+    raise ImproperlyConfigured("LOG_FORMAT must be json or text.")
+LOGGING["formatters"] = {
+    "json": {"()": "flowviz.observability.JsonFormatter"},
+    "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+}
+LOGGING["filters"] = {"request_id": {"()": "flowviz.observability.RequestIdFilter"}}
+LOGGING["handlers"]["console"].update(formatter=LOG_FORMAT, filters=["request_id"])
+
+# /metrics: comma-separated addresses or CIDRs allowed to scrape; empty = open.
+METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", [])
+for _cidr in METRICS_ALLOWED_IPS:
+    try:
+        ipaddress.ip_network(_cidr, strict=False)
+    except ValueError as _exc:
+        raise ImproperlyConfigured(f"METRICS_ALLOWED_IPS: {_cidr!r} is not an address or CIDR.") from _exc
+
+# Seconds each readiness check (database, cache, broker) may take.
+READINESS_TIMEOUT = float(os.environ.get("READINESS_TIMEOUT", "2"))
+
+# HTTPS behind a TLS-terminating proxy (nginx sets X-Forwarded-Proto). Secure by default
+# when DEBUG is off; `make run` (DEBUG on, plain http) and tests/settings.py turn it down.
+if env_bool("SECURE_PROXY_SSL_HEADER", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+# Probes and Prometheus talk plain http inside the private network.
+SECURE_REDIRECT_EXEMPT = [r"^api/health(/ready)?/?$", r"^metrics$"]
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
+X_FRAME_OPTIONS = "DENY"

@@ -9,6 +9,11 @@ import os
 
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-3f9a8c1e7b6d5a4f2e0c9b8a7d6e5f4c3b2a1908")
 os.environ.setdefault("DEBUG", "false")
+# DEBUG is off but the test client and live servers speak plain http: no HTTPS redirect, and
+# cookies that a browser would send over http.
+os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
+os.environ.setdefault("SESSION_COOKIE_SECURE", "false")
+os.environ.setdefault("CSRF_COOKIE_SECURE", "false")
 
 from flowviz.settings import *  # noqa: F403
 from flowviz.settings import CACHES
