@@ -17,10 +17,21 @@ from quality.models import QcGate
 
 class ScenarioForm(forms.ModelForm):
     name = BilingualField()
+    # Not a model field of the form: activation goes through scenario_activate (which also
+    # deactivates the other scenario), not through a plain save that the one-active rule refuses.
+    active = forms.BooleanField(
+        required=False,
+        label="Active",
+        help_text="The active scenario is the one the factory runs; activating deactivates the others.",
+    )
 
     class Meta:
         model = Scenario
-        fields = ("name", "version", "is_active", "config", "i18n")
+        fields = ("name", "version", "config", "i18n")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["active"].initial = self.instance.is_active
 
 
 class StreamForm(forms.ModelForm):
@@ -107,7 +118,7 @@ class ScenarioAdmin(admin.ModelAdmin):
     search_fields = ("version", "name__en", "name__hu")
     readonly_fields = ("id", "created_at")
     fieldsets = (
-        (None, {"fields": ("name", "version", "is_active")}),
+        (None, {"fields": ("name", "version", "active")}),
         (
             "File data",
             {
@@ -130,6 +141,11 @@ class ScenarioAdmin(admin.ModelAdmin):
             )
         )
 
+    @admin.display(description="Active", boolean=True)
+    def active(self, obj):
+        # What a view-only user sees in place of the activation checkbox.
+        return obj.is_active
+
     @admin.display(description="streams", ordering="streams_n")
     def stream_count(self, obj):
         return obj.streams_n
@@ -144,11 +160,11 @@ class ScenarioAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         # One active scenario: activating this one deactivates the others (one service).
-        activate = obj.is_active and not Scenario.objects.filter(pk=obj.pk, is_active=True).exists()
-        if activate:
+        want_active = form.cleaned_data.get("active", obj.is_active)
+        if not want_active:
             obj.is_active = False
         super().save_model(request, obj, form, change)
-        if activate:
+        if want_active and not obj.is_active:
             obj.is_active = scenario_activate(scenario_id=obj.pk).is_active
 
     @admin.action(
