@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 
 from accounts.models import Role, User
@@ -18,6 +19,10 @@ def user_create(
     Raises ValidationError for a bad email, an unknown role, a taken email or a weak password.
     """
     user = User(email=User.objects.normalize_email(email).strip().lower(), role=role, full_name=full_name)
+    try:
+        validate_email(user.email)
+    except ValidationError as error:
+        raise ValidationError({"email": error.messages}) from error
     if User.objects.filter(email__iexact=user.email).exists():
         raise ValidationError({"email": f"A user with the email {user.email} already exists."})
     if password:

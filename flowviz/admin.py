@@ -139,6 +139,7 @@ class ScenarioAdmin(admin.ModelAdmin):
                 gates_n=Count("qc_gates", distinct=True),
                 phases_n=Count("phases", distinct=True),
             )
+            .order_by("-created_at")
         )
 
     @admin.display(description="Active", boolean=True)
@@ -262,7 +263,10 @@ class ProductionRunAdmin(admin.ModelAdmin):
     inlines = (RunLotInline,)
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(produced_kg=Sum("lots__weight_kg"))
+        # An aggregate drops the model's default ordering; keep it for pagination/autocomplete.
+        return (
+            super().get_queryset(request).annotate(produced_kg=Sum("lots__weight_kg")).order_by("-started_at")
+        )
 
     @admin.display(description="produced kg", ordering="produced_kg")
     def produced_list(self, obj):

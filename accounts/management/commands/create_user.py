@@ -8,6 +8,7 @@ from accounts.services import user_create
 
 
 class Command(BaseCommand):
+    stealth_options = ("stdin",)
     help = (
         "Create a user with a role (and the role's admin rights). Without a password option the "
         "account has no password (it can log in only while PASSWORDLESS_LOGIN is on). "

@@ -8,6 +8,7 @@ from flowviz.services import ScenarioFileError, scenario_import
 
 
 class Command(BaseCommand):
+    stealth_options = ("stdin",)
     help = (
         "Import a scenario file (the frontend's format: meta, i18n, streams, phases, config) as one "
         "scenario with its streams, QC gates and phases. The whole file or nothing: a file with a "
