@@ -11,7 +11,6 @@ import os
 import pytest
 from django.db import connection
 
-
 # The browser tests drive Debian's chromium through its chromedriver (never downloaded).
 CHROMEDRIVER = "/usr/bin/chromedriver"
 
@@ -24,7 +23,8 @@ def pytest_collection_modifyitems(config, items):
     needs_pg = pytest.mark.skip(reason="needs PostgreSQL: runs in the DATABASE_URL=postgres:// pass")
     needs_redis = pytest.mark.skip(reason="needs Redis/Valkey: runs in the REDIS_URL pass")
     needs_browser = pytest.mark.skip(
-        reason=f"needs headless Chromium: {CHROMEDRIVER} is missing (apt-get install chromium chromium-driver)"
+        reason=f"needs headless Chromium: {CHROMEDRIVER} is missing "
+        "(apt-get install chromium chromium-driver)"
     )
     for item in items:
         if "postgres" in item.keywords and not _on_postgres():
