@@ -28,6 +28,7 @@ class ScenarioForm(forms.ModelForm):
     class Meta:
         model = Scenario
         fields = ("name", "version", "config", "i18n")
+        widgets = {"version": forms.TextInput(attrs={"size": 12})}
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
