@@ -90,12 +90,25 @@ class User(AbstractBaseUser, PermissionsMixin):
         super().clean()
         self.email = self.__class__.objects.normalize_email(self.email).lower()
 
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        user = super().from_db(db, field_names, values)
+        user._role_in_db = user.__dict__.get("role")
+        return user
+
     def save(self, *args, **kwargs) -> None:
         self.is_staff = self.role in STAFF_ROLES or self.is_superuser
         update_fields = kwargs.get("update_fields")
         if update_fields is not None and "role" in update_fields:
             kwargs["update_fields"] = {*update_fields, "is_staff"}
+        role_changed = self._state.adding or getattr(self, "_role_in_db", None) != self.role
         super().save(*args, **kwargs)
+        if role_changed and (update_fields is None or "role" in update_fields):
+            # The admin rights follow the role, whichever way the role was changed.
+            from accounts.roles import user_role_groups_sync
+
+            user_role_groups_sync(self)
+            self._role_in_db = self.role
 
     @property
     def has_password(self) -> bool:

@@ -1,14 +1,18 @@
-"""The demo data of the data model (users, lots, genealogy), written idempotently."""
+"""The demo data of the data model (users, lots, genealogy, a scenario), written idempotently."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 
 from django.db import transaction
 
 from accounts.models import Role, User
+from flowviz.models import Scenario
+from flowviz.services import CONFIG_META_KEY, scenario_activate, scenario_import
 from lots.models import Lot, LotGenealogy, LotType
 
 DEMO_USERS = [
@@ -39,6 +43,15 @@ class SeedResult:
     lots_created: int = 0
     links_created: int = 0
     passwords_set: int = 0
+    scenarios_created: int = 0
+
+
+# The project's own small scenario, in the frontend's scenario file format.
+DEMO_SCENARIO_FILE = Path(__file__).resolve().parent / "fixtures" / "demo-scenario.json"
+
+
+def demo_scenario_data() -> dict:
+    return json.loads(DEMO_SCENARIO_FILE.read_text(encoding="utf-8"))
 
 
 @transaction.atomic
@@ -77,4 +90,15 @@ def demo_seed(*, password: str | None = None) -> SeedResult:
             defaults={"quantity_used_kg": Decimal(quantity)},
         )
         result.links_created += int(created)
+
+    # The demo scenario is imported once; a manager's later edits to it are kept.
+    data = demo_scenario_data()
+    scenario = Scenario.objects.filter(
+        **{f"config__{CONFIG_META_KEY}__id": data["meta"]["id"]}, version=data["meta"]["version"]
+    ).first()
+    if scenario is None:
+        scenario = scenario_import(data=data)
+        result.scenarios_created += 1
+    if not Scenario.objects.filter(is_active=True).exists():
+        scenario_activate(scenario_id=scenario.pk)
     return result

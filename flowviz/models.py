@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Now
@@ -87,6 +88,23 @@ class Phase(models.Model):
 
     def __str__(self) -> str:
         return f"{self.phase_number}. {bilingual_text(self.name)}"
+
+    def clean(self) -> None:
+        """A phase may only use a stream and a QC gate of its own scenario."""
+        super().clean()
+        errors = {}
+        if self.stream_id and self.scenario_id and self.stream.scenario_id != self.scenario_id:
+            errors["stream"] = (
+                f"Stream {self.stream.stream_key} belongs to another scenario; "
+                "a phase can only use a stream of its own scenario."
+            )
+        if self.qc_gate_id and self.scenario_id and self.qc_gate.scenario_id != self.scenario_id:
+            errors["qc_gate"] = (
+                f"QC gate {self.qc_gate.gate_number.normalize():f} belongs to another scenario; "
+                "a phase can only use a QC gate of its own scenario."
+            )
+        if errors:
+            raise ValidationError(errors)
 
 
 class RunStatus(models.TextChoices):

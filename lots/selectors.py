@@ -157,3 +157,21 @@ def lot_graph(*, lot_code: str, direction: Direction = "both", max_depth: int | 
         nodes=sorted(nodes.values(), key=lambda n: (n.depth, n.lot.lot_code)),
         edges=sorted(edges.values(), key=lambda e: (str(e.parent_lot_id), str(e.child_lot_id))),
     )
+
+
+def lot_latest_decisions(*, lot_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """The latest QC decision (PASS/HOLD/FAIL) of each of these lots that has one: one query."""
+    from django.db.models import OuterRef, Subquery
+
+    from quality.models import QcDecision
+
+    latest = (
+        QcDecision.objects.filter(lot=OuterRef("pk")).order_by("-decided_at", "-id").values("decision")[:1]
+    )
+    rows = (
+        Lot.objects.filter(pk__in=lot_ids)
+        .annotate(latest_decision=Subquery(latest))
+        .filter(latest_decision__isnull=False)
+        .values_list("pk", "latest_decision")
+    )
+    return dict(rows)

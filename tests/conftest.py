@@ -11,6 +11,9 @@ import os
 import pytest
 from django.db import connection
 
+# The browser tests drive Debian's chromium through its chromedriver (never downloaded).
+CHROMEDRIVER = "/usr/bin/chromedriver"
+
 
 def _on_postgres() -> bool:
     return connection.vendor == "postgresql"
@@ -19,11 +22,17 @@ def _on_postgres() -> bool:
 def pytest_collection_modifyitems(config, items):
     needs_pg = pytest.mark.skip(reason="needs PostgreSQL: runs in the DATABASE_URL=postgres:// pass")
     needs_redis = pytest.mark.skip(reason="needs Redis/Valkey: runs in the REDIS_URL pass")
+    needs_browser = pytest.mark.skip(
+        reason=f"needs headless Chromium: {CHROMEDRIVER} is missing "
+        "(apt-get install chromium chromium-driver)"
+    )
     for item in items:
         if "postgres" in item.keywords and not _on_postgres():
             item.add_marker(needs_pg)
         if "redis" in item.keywords and not os.environ.get("REDIS_URL"):
             item.add_marker(needs_redis)
+        if "browser" in item.keywords and not os.path.exists(CHROMEDRIVER):
+            item.add_marker(needs_browser)
 
 
 @pytest.fixture
@@ -45,3 +54,11 @@ def _clear_cache():
     else:
         cache.clear()
     yield
+
+
+@pytest.fixture
+def role_groups(db):
+    """The admin role groups (made by a data migration; re-made here after a flush)."""
+    from accounts.roles import role_groups_sync
+
+    role_groups_sync()

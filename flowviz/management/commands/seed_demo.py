@@ -5,7 +5,8 @@ from flowviz.demo import demo_seed
 
 class Command(BaseCommand):
     help = (
-        "Create the demo users, lots and genealogy links (idempotent: a second run changes nothing). "
+        "Create the demo users, lots, genealogy links and the demo scenario "
+        "(idempotent: a second run changes nothing). "
         "Demo users have no password unless --password is given."
     )
 
@@ -17,6 +18,7 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data ready: {result.users_created} users, {result.lots_created} lots, "
-                f"{result.links_created} links created; {result.passwords_set} passwords set."
+                f"{result.links_created} links, {result.scenarios_created} scenarios created; "
+                f"{result.passwords_set} passwords set."
             )
         )

@@ -1,0 +1,104 @@
+"""What each role may do in the admin, expressed as Django groups and permissions.
+
+A user's `role` is the source of truth; `User.save()` keeps the user's role group in step
+(see `user_role_groups_sync`), so every way of changing a role (admin form, command, API)
+gives the same admin rights. The groups themselves are created by the data migration
+accounts/0002_role_groups, which calls `role_groups_sync` with the historical app registry.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from django.apps import apps as global_apps
+
+from accounts.models import Role
+
+if TYPE_CHECKING:
+    from django.apps.registry import Apps
+
+    from accounts.models import User
+
+logger = logging.getLogger(__name__)
+
+# The role → group name. OPERATOR and VIEWER have no group: they have no admin at all.
+ROLE_GROUPS: dict[str, str] = {
+    Role.ADMIN: "Admin",
+    Role.MANAGER: "Manager",
+    Role.AUDITOR: "Auditor",
+}
+
+# Managers configure the factory: full rights on the configuration models...
+MANAGER_EDITS = [
+    ("flowviz", "scenario"),
+    ("flowviz", "stream"),
+    ("flowviz", "phase"),
+    ("quality", "qcgate"),
+    ("flowviz", "productionrun"),
+]
+# ...and read the production record.
+MANAGER_VIEWS = [
+    ("lots", "lot"),
+    ("lots", "lotgenealogy"),
+    ("quality", "qcdecision"),
+]
+
+
+def _permission_ids(apps: Apps, *, models: list[tuple[str, str]], actions: tuple[str, ...]) -> list[int]:
+    permission_model = apps.get_model("auth", "Permission")
+    wanted = {(app_label, f"{action}_{model}") for app_label, model in models for action in actions}
+    rows = permission_model.objects.filter(
+        content_type__app_label__in={app_label for app_label, _ in models}
+    ).values_list("id", "content_type__app_label", "codename")
+    return [pk for pk, app_label, codename in rows if (app_label, codename) in wanted]
+
+
+def role_groups_sync(apps: Apps = global_apps) -> None:
+    """Create or update the three role groups with exactly their permissions (idempotent).
+
+    Django creates permissions after migrations (post_migrate), so they are created here
+    first, for every installed app, from the current model definitions.
+    """
+    from django.contrib.auth.management import create_permissions
+
+    for app_config in global_apps.get_app_configs():
+        create_permissions(app_config, verbosity=0, apps=apps)
+
+    group_model = apps.get_model("auth", "Group")
+    permission_model = apps.get_model("auth", "Permission")
+    everything = list(permission_model.objects.values_list("id", flat=True))
+    view_everything = list(
+        permission_model.objects.filter(codename__startswith="view_").values_list("id", flat=True)
+    )
+    manager = _permission_ids(
+        apps, models=MANAGER_EDITS, actions=("add", "change", "delete", "view")
+    ) + _permission_ids(apps, models=MANAGER_VIEWS, actions=("view",))
+
+    for name, permission_ids in (
+        (ROLE_GROUPS[Role.ADMIN], everything),
+        (ROLE_GROUPS[Role.MANAGER], manager),
+        (ROLE_GROUPS[Role.AUDITOR], view_everything),
+    ):
+        group, _ = group_model.objects.get_or_create(name=name)
+        group.permissions.set(permission_ids)
+
+
+def user_role_groups_sync(user: User) -> None:
+    """Put the user in their role's group and out of the other role groups.
+
+    Groups that are not role groups (added by hand for special cases) are left alone.
+    """
+    from django.contrib.auth.models import Group
+
+    wanted = ROLE_GROUPS.get(user.role)
+    current = set(user.groups.filter(name__in=ROLE_GROUPS.values()).values_list("name", flat=True))
+    stale = current - {wanted}
+    if stale:
+        user.groups.remove(*Group.objects.filter(name__in=stale))
+    if wanted and wanted not in current:
+        group = Group.objects.filter(name=wanted).first()
+        if group is None:
+            logger.warning("role group %r is missing; run `manage.py migrate`", wanted)
+        else:
+            user.groups.add(group)

@@ -1,0 +1,131 @@
+"""Lots and production runs in the admin."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.core.cache import cache
+from django.urls import reverse
+
+from accounts.models import Role
+from flowviz.models import ProductionRun
+from lots import cache as trace_cache
+from lots.models import Lot
+from quality.models import QcDecision
+from tests.admin_support import user_with_role
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("role_groups")]
+
+
+@pytest.fixture
+def admin_client_(client):
+    client.force_login(user_with_role(Role.ADMIN))
+    return client
+
+
+@pytest.fixture
+def manager_client(client):
+    client.force_login(user_with_role(Role.MANAGER))
+    return client
+
+
+def _change_url(lot: Lot) -> str:
+    return reverse("admin:lots_lot_change", args=[lot.pk])
+
+
+def test_a_lot_page_links_its_parents_and_children_and_lists_its_decisions(manager_client, demo):
+    mix = Lot.objects.get(lot_code="MIX-BATCH-88")
+    QcDecision.objects.create(lot=mix, decision="HOLD", notes="recheck salt")
+    page = manager_client.get(_change_url(mix)).content.decode()
+    for code in ("RAW-BEEF-001", "RAW-SPICE-001", "FG-DONER-X1"):
+        assert f'href="{_change_url(Lot.objects.get(lot_code=code))}">{code}</a>' in page
+    assert "Made from (2)" in page and "Used in (1)" in page
+    assert "QC decisions (1)" in page and "recheck salt" in page
+
+
+def test_a_lot_page_shows_the_genealogy_picture(manager_client, demo):
+    mix = Lot.objects.get(lot_code="MIX-BATCH-88")
+    page = manager_client.get(_change_url(mix)).content.decode()
+    assert '<svg xmlns="http://www.w3.org/2000/svg" class="lot-genealogy"' in page
+    for lot in Lot.objects.all():
+        assert f'<a class="lot" href="{_change_url(lot)}" data-lot-code="{lot.lot_code}"' in page
+
+
+def test_the_lot_list_searches_by_code_and_filters_by_type_run_phase_and_date(manager_client, demo):
+    ProductionRun.objects.create(run_code="PRD-20260101-A")
+    url = reverse("admin:lots_lot_changelist")
+    listing = manager_client.get(url).content.decode()
+    for filter_param in (
+        "lot_type__exact",
+        "production_run__id__exact",
+        "phase__id__exact",
+        "created_at__gte",
+    ):
+        assert filter_param in listing
+    found = manager_client.get(url, {"q": "SPICE"}).content.decode()
+    assert "RAW-SPICE-001" in found and "RAW-BEEF-001" not in found
+    raws = manager_client.get(url, {"lot_type__exact": "RAW"}).content.decode()
+    assert "RAW-BEEF-001" in raws and "MIX-BATCH-88" not in raws
+
+
+def test_lot_foreign_keys_use_autocomplete(admin_client_, demo):
+    run = ProductionRun.objects.create(run_code="PRD-20260101-A", daily_target_kg=Decimal("500"))
+    page = admin_client_.get(reverse("admin:lots_lot_add")).content.decode()
+    assert page.count("admin-autocomplete") >= 3
+    response = admin_client_.get(
+        reverse("admin:autocomplete"),
+        {"app_label": "lots", "model_name": "lot", "field_name": "production_run", "term": "PRD-2026"},
+    )
+    assert response.json()["results"] == [{"id": str(run.pk), "text": "PRD-20260101-A"}]
+
+
+def test_an_admin_edit_of_a_lot_invalidates_cached_traceability(
+    admin_client_, demo, django_capture_on_commit_callbacks
+):
+    mix = Lot.objects.get(lot_code="MIX-BATCH-88")
+    before = trace_cache._generation()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client_.post(
+            _change_url(mix),
+            {
+                "lot_code": "MIX-BATCH-88",
+                "lot_type": "MIX",
+                "weight_kg": "541.00",
+                "metadata": "{}",
+                "created_at_0": "2026-01-05",
+                "created_at_1": "08:00:00",
+            },
+        )
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert Lot.objects.get(pk=mix.pk).weight_kg == Decimal("541.00")
+    assert cache.get(trace_cache._GENERATION_KEY) == before + 1
+
+
+def test_a_manager_only_views_lots(manager_client, demo):
+    mix = Lot.objects.get(lot_code="MIX-BATCH-88")
+    response = manager_client.post(
+        _change_url(mix), {"lot_code": "CHANGED", "lot_type": "MIX", "weight_kg": "1", "metadata": "{}"}
+    )
+    assert response.status_code == 403
+    assert Lot.objects.filter(lot_code="MIX-BATCH-88").exists()
+
+
+def test_a_run_page_shows_its_lots_read_only_and_the_output_against_the_target(manager_client):
+    run = ProductionRun.objects.create(run_code="PRD-20260102-B", daily_target_kg=Decimal("500.00"))
+    Lot.objects.create(lot_code="FG-1", lot_type="FG", production_run=run, weight_kg=Decimal("300.00"))
+    Lot.objects.create(lot_code="FG-2", lot_type="FG", production_run=run, weight_kg=Decimal("120.00"))
+    page = manager_client.get(reverse("admin:flowviz_productionrun_change", args=[run.pk])).content.decode()
+    assert "Produced: 420.00 kg of 500.00 kg target (84%) in 2 lots" in page
+    assert "FG-1" in page and "FG-2" in page
+    assert 'name="lots-0-lot_code"' not in page and 'name="lots-TOTAL_FORMS"' in page
+
+
+def test_the_run_list_filters_by_status(manager_client):
+    ProductionRun.objects.create(run_code="PRD-20260103-A", status="ACTIVE")
+    ProductionRun.objects.create(run_code="PRD-20260103-B", status="CANCELLED")
+    listing = manager_client.get(
+        reverse("admin:flowviz_productionrun_changelist"), {"status__exact": "CANCELLED"}
+    )
+    page = listing.content.decode()
+    assert "PRD-20260103-B" in page and "PRD-20260103-A" not in page
