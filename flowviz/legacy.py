@@ -82,7 +82,9 @@ class LegacyDatabaseRefused(Exception):
     def __init__(self, problems: list[str]):
         self.problems = problems
         super().__init__(
-            "The database was not adopted (nothing was changed):\n" + "\n".join(f"- {p}" for p in problems)
+            "The database was not adopted (nothing was changed):\n"
+            + "\n".join(f"- {p}" for p in problems)
+            + "\nCorrect these rows or tables (the legacy server may keep running) and run the command again."
         )
 
 
@@ -234,7 +236,7 @@ class _Planner:
         """Report the rows of `table` matching `condition` as a problem (they block the adoption)."""
         rows = _fetch(
             self.connection,
-            f"SELECT {columns}, count(*) OVER () FROM {self.qn(table)} WHERE {condition} "  # noqa: S608
+            f"SELECT {columns}, count(*) OVER () FROM {self.qn(table)} WHERE {condition} "
             f"ORDER BY 1 LIMIT {REPORT_ROWS}",
         )
         if rows:
@@ -450,13 +452,13 @@ def build_plan(connection: BaseDatabaseWrapper) -> AdoptionPlan:
 
     # The migrations the initial ones depend on (contenttypes, auth) simply run.
     needed = executor.migration_plan(initial, clean_start=True)
-    plan.dependency_migrations = [
-        (m.app_label, m.name) for m, _ in needed if m.app_label not in ADOPTED_APPS
-    ]
+    plan.dependency_migrations = [(m.app_label, m.name) for m, _ in needed if m.app_label not in ADOPTED_APPS]
     plan.recorded_migrations = [(m.app_label, m.name) for m, _ in needed if m.app_label in ADOPTED_APPS]
     done = set(plan.dependency_migrations) | set(plan.recorded_migrations)
     everything = executor.migration_plan(executor.loader.graph.leaf_nodes(), clean_start=True)
-    plan.later_migrations = [(m.app_label, m.name) for m, _ in everything if (m.app_label, m.name) not in done]
+    plan.later_migrations = [
+        (m.app_label, m.name) for m, _ in everything if (m.app_label, m.name) not in done
+    ]
 
     user_model = state.apps.get_model(*LEGACY_TABLES["users"])
     with connection.schema_editor(collect_sql=True, atomic=False) as editor:
