@@ -29,7 +29,7 @@ def _parents_body():
     return {"parents": [{"lot_code": f"MATRIX-PARENT-{next(_codes)}"}]}
 
 
-# (method, path, body factory, roles allowed) — the contract, sections 3–6.
+# (method, path, body factory, roles allowed) — the contract, sections 3-6.
 ENDPOINTS = {
     "lots_list": ("get", "/api/lots", None, ALL),
     "lot_detail": ("get", "/api/lots/MIX-BATCH-88", None, ALL),
