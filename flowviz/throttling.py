@@ -1,7 +1,7 @@
 """Rate limits shared by every API process through the Django cache (Valkey in production).
 
-A fixed window per (scope, client): the first request of a window creates the counter with
-`cache.add` (expiring with the window), every request then takes a ticket with `cache.incr`.
+A counter per (scope, client, window): the first request of a window creates it with
+`cache.add` (with an expiry), every request then takes a ticket with `cache.incr`.
 Both are single atomic commands on Valkey/Redis (INCR), so N simultaneous requests get N
 distinct ticket numbers and exactly `limit` of them pass; the in-process cache does the same
 under its lock. django-ninja's built-in throttles read, then write the history (not atomic),
@@ -49,25 +49,39 @@ def rate_parse(rate: str) -> Rate:
 
 
 def throttle_hit(*, scope: str, ident: str, rate: Rate, now: float | None = None) -> float | None:
-    """Count one request; None when allowed, else the seconds until the window ends."""
+    """Count one request; None when allowed, else the seconds to wait before retrying.
+
+    A sliding window estimated from two fixed windows: the previous window's count weighs
+    in for the part of it still inside the last `period` seconds, so a client cannot pass
+    `limit` requests at the end of one window and `limit` more at the start of the next.
+    """
     now = time.time() if now is None else now
-    window = int(now // rate.period_seconds)
+    period = rate.period_seconds
+    window = int(now // period)
     key = f"throttle:{scope}:{ident}:{window}"
     try:
-        # +1 s so the key outlives its window even with a little clock skew between processes.
-        cache.add(key, 0, timeout=rate.period_seconds + 1)
-        count = cache.incr(key)
-    except ValueError:
-        # The key expired between add and incr (window boundary): start it again.
-        cache.add(key, 1, timeout=rate.period_seconds + 1)
-        count = 1
+        # The counter lives two windows (+1 s of clock skew) so the next window can read it.
+        cache.add(key, 0, timeout=2 * period + 1)
+        try:
+            count = cache.incr(key)
+        except ValueError:  # evicted between add and incr: count from here
+            cache.add(key, 1, timeout=2 * period + 1)
+            count = 1
+        previous = int(cache.get(f"throttle:{scope}:{ident}:{window - 1}") or 0)
     except Exception:
         # A dead cache must not take the API down with it: fail open, loudly.
         logger.warning("rate-limit cache unavailable; request not counted", exc_info=True)
         return None
-    if count <= rate.limit:
+    elapsed = now - window * period
+    to_window_end = period - elapsed
+    if count > rate.limit:
+        return max(to_window_end, 1.0)
+    still_counted = previous * (1 - elapsed / period)
+    excess = still_counted + count - rate.limit
+    if excess <= 0:
         return None
-    return max((window + 1) * rate.period_seconds - now, 1.0)
+    # The previous window's weight drops by previous/period per second.
+    return max(min(excess * period / previous, to_window_end), 1.0)
 
 
 def client_ip(request: HttpRequest) -> str:

@@ -159,3 +159,19 @@ def test_retry_after_counts_down_to_the_end_of_the_window():
     rate = Rate(1, 60)
     assert throttle_hit(scope="t", ident="x", rate=rate, now=6000.0) is None
     assert throttle_hit(scope="t", ident="x", rate=rate, now=6015.0) == 45.0
+
+
+def test_a_burst_at_the_end_of_a_window_still_counts_early_in_the_next():
+    rate = Rate(10, 60)
+    for _ in range(10):
+        assert throttle_hit(scope="t", ident="edge", rate=rate, now=6059.0) is None
+    # Two seconds later a new fixed window has begun, but the burst was one second ago.
+    assert throttle_hit(scope="t", ident="edge", rate=rate, now=6061.0) is not None
+
+
+def test_the_previous_window_weighs_less_as_it_slides_out():
+    rate = Rate(10, 60)
+    for _ in range(10):
+        throttle_hit(scope="t", ident="slide", rate=rate, now=6000.0)
+    # 55 s into the next window only 1/12 of the previous ten still counts.
+    assert throttle_hit(scope="t", ident="slide", rate=rate, now=6115.0) is None
