@@ -52,7 +52,10 @@ def user_login(*, email: str, password: str | None) -> LoginResult:
         _burn_a_hash_check(password)
         raise InvalidCredentials
     if user.has_password:
-        if password is None or not _password_matches(user, password):
+        if password is None:
+            _burn_a_hash_check(password)
+            raise InvalidCredentials
+        if not _password_matches(user, password):
             raise InvalidCredentials
     elif not settings.PASSWORDLESS_LOGIN:
         # No usable password and passwordless (demo) login is off: nothing can prove identity.
