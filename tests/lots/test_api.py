@@ -337,6 +337,23 @@ def test_link_with_an_unknown_parent_is_422(operator):
     assert LotGenealogy.objects.count() == 3
 
 
+def test_link_invalidates_cached_traceability_of_the_child_and_its_new_parents(operator, monkeypatch):
+    import lots.services
+
+    invalidated = []
+    monkeypatch.setattr(
+        lots.services, "genealogy_changed", lambda *, lot_ids: invalidated.append(set(lot_ids))
+    )
+    link(operator, "FG-DONER-X1", [{"lot_code": "RAW-SPICE-001"}])
+    assert invalidated == [
+        {Lot.objects.get(lot_code="FG-DONER-X1").pk, Lot.objects.get(lot_code="RAW-SPICE-001").pk}
+    ]
+
+
+def test_unknown_query_parameters_are_ignored(viewer):
+    assert get_json(Client(), "/api/lots?_=1700000000", viewer).status_code == 200
+
+
 # --- GET /api/traceability/{lot_code} ---------------------------------------------------
 
 
