@@ -253,3 +253,12 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
 X_FRAME_OPTIONS = "DENY"
+# --- API fast path (issue 7) ---------------------------------------------------------------
+# Middleware that /api requests skip under ASGI (flowviz/asgi_api.py): they serve browser
+# sessions and forms, while the API authenticates with bearer tokens and is CSRF-exempt.
+API_SKIPPED_MIDDLEWARE = [
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+]
