@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Q
 
 from lots.models import Lot, LotGenealogy, LotType
@@ -119,6 +120,27 @@ def _as_quantity(value: object) -> Decimal | None:
         return None
     quantity = _QUANTITY_FIELD.to_python(value if not isinstance(value, float) else repr(value))
     return quantity.quantize(Decimal(1).scaleb(-_QUANTITY_FIELD.decimal_places))
+
+
+# Ids only, for the cycle check of a new link: one statement instead of a query per level.
+_DESCENDANT_IDS_SQL = """
+WITH RECURSIVE down(lot_id, depth) AS (
+    SELECT %s, 0
+    UNION
+    SELECT g.child_lot_id, down.depth + 1
+    FROM down JOIN lot_genealogy g ON g.parent_lot_id = down.lot_id
+    WHERE down.depth < %s
+)
+SELECT DISTINCT lot_id FROM down WHERE depth > 0
+"""
+
+
+def lot_descendant_ids(*, lot_id: uuid.UUID) -> set[uuid.UUID]:
+    """Every lot made, directly or not, from this one (bounded like lot_graph)."""
+    root = Lot._meta.pk.get_db_prep_value(lot_id, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(_DESCENDANT_IDS_SQL, [root, settings.TRACEABILITY_DEPTH_LIMIT])
+        return {_as_uuid(row[0]) for row in cursor.fetchall()}
 
 
 def lot_graph(*, lot_code: str, direction: Direction = "both", max_depth: int | None = None) -> LotGraph:

@@ -24,6 +24,7 @@ from flowviz.errors import Conflict, FieldInvalid
 from flowviz.models import Phase, ProductionRun
 from lots.cache import genealogy_changed
 from lots.models import Lot, LotGenealogy
+from lots.selectors import lot_descendant_ids
 from quality.models import Decision, QcDecision
 
 # Serializes link additions between existing lots (PostgreSQL advisory lock id): a cycle can
@@ -177,19 +178,6 @@ def lot_create(
     return lot
 
 
-def _descendant_ids(lot_id: uuid.UUID) -> set[uuid.UUID]:
-    """Every lot made (directly or not) from this one; breadth-first, one query per level."""
-    seen: set[uuid.UUID] = set()
-    frontier = {lot_id}
-    while frontier:
-        children = set(
-            LotGenealogy.objects.filter(parent_lot_id__in=frontier).values_list("child_lot_id", flat=True)
-        )
-        frontier = children - seen
-        seen |= frontier
-    return seen
-
-
 @transaction.atomic
 def lot_parents_add(*, lot_code: str, actor: User, parents: Sequence[ParentRef]) -> list[LotGenealogy]:
     """Link more ingredients to an existing lot (same rules as at creation, plus no cycle)."""
@@ -200,7 +188,7 @@ def lot_parents_add(*, lot_code: str, actor: User, parents: Sequence[ParentRef])
     if child is None:
         raise Http404("Lot not found")
     locked_parents = _lock_parents(parents)
-    descendants = _descendant_ids(child.pk)
+    descendants = lot_descendant_ids(lot_id=child.pk)
     for lot in locked_parents.values():
         if lot.pk == child.pk or lot.pk in descendants:
             raise Conflict(f"Linking {lot.lot_code} as a parent of {child.lot_code} would create a cycle")

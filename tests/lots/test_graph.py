@@ -44,3 +44,15 @@ def test_graph_max_depth_stops_the_walk(demo):
 def test_graph_of_an_unknown_lot_raises_does_not_exist(demo):
     with pytest.raises(Lot.DoesNotExist):
         lot_graph(lot_code="NOPE")
+
+
+@pytest.mark.django_db
+def test_descendant_ids_of_a_raw_lot_are_every_lot_made_from_it(demo, django_assert_num_queries):
+    from lots.selectors import lot_descendant_ids
+
+    beef = Lot.objects.get(lot_code="RAW-BEEF-001")
+    with django_assert_num_queries(1):
+        descendants = lot_descendant_ids(lot_id=beef.id)
+    assert descendants == set(
+        Lot.objects.filter(lot_code__in=["MIX-BATCH-88", "FG-DONER-X1"]).values_list("id", flat=True)
+    )
