@@ -38,6 +38,7 @@ WARMUP = int(os.environ.get("BENCH_WARMUP", "3"))
 CONNECTIONS = [int(c) for c in os.environ.get("BENCH_CONNECTIONS", "1 32").split()]
 THREADS = int(os.environ.get("BENCH_THREADS", "2"))
 BASE = f"http://127.0.0.1:{PORT}"
+SERVER_LOG = Path(os.environ.get("BENCH_SERVER_LOG", "/tmp/flowviz-bench-server.log"))
 
 FG_ID = "33333333-3333-3333-3333-333333333301"
 # name: (method, path, body, needs token, unique lot per request, legacy rps at 32 connections)
@@ -61,7 +62,10 @@ def server_env() -> dict[str, str]:
         "DEBUG": "false",
         "THROTTLE_ENABLED": "false",
         "PASSWORDLESS_LOGIN": "true",
-        "LOG_LEVEL": "WARNING",
+        # Plain http to the app, as behind the TLS-terminating proxy (no redirect to https).
+        "SECURE_SSL_REDIRECT": "false",
+        # Production logs one JSON line per request at INFO; the bench pays that cost too.
+        "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "INFO"),
         "DJANGO_SETTINGS_MODULE": "flowviz.settings",
     }
 
@@ -145,7 +149,8 @@ def main() -> None:
         "--log-level",
         "warning",
     ]
-    server = subprocess.Popen(gunicorn, cwd=ROOT, env=env)  # noqa: S603
+    log = SERVER_LOG.open("w")
+    server = subprocess.Popen(gunicorn, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
     try:
         wait_for_health()
         token = login_token()
@@ -172,6 +177,7 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=15)
+        log.close()
 
 
 if __name__ == "__main__":
