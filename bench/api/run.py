@@ -38,7 +38,7 @@ WARMUP = int(os.environ.get("BENCH_WARMUP", "3"))
 CONNECTIONS = [int(c) for c in os.environ.get("BENCH_CONNECTIONS", "1 32").split()]
 THREADS = int(os.environ.get("BENCH_THREADS", "2"))
 BASE = f"http://127.0.0.1:{PORT}"
-SERVER_LOG = Path(os.environ.get("BENCH_SERVER_LOG", "/tmp/flowviz-bench-server.log"))
+SERVER_LOG = Path(os.environ.get("BENCH_SERVER_LOG", ROOT / "test-artifacts" / "bench-server.log"))
 
 FG_ID = "33333333-3333-3333-3333-333333333301"
 # name: (method, path, body, needs token, unique lot per request, legacy rps at 32 connections)
@@ -149,6 +149,7 @@ def main() -> None:
         "--log-level",
         "warning",
     ]
+    SERVER_LOG.parent.mkdir(parents=True, exist_ok=True)
     log = SERVER_LOG.open("w")
     server = subprocess.Popen(gunicorn, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
     try:
