@@ -128,7 +128,6 @@ def _count_after_commit(lot: Lot) -> None:
     transaction.on_commit(lambda: metrics.LOTS_REGISTERED.labels(lot_type=lot_type).inc())
 
 
-@transaction.atomic
 def lot_create(
     *,
     lot_code: str,
@@ -142,7 +141,46 @@ def lot_create(
     metadata: dict[str, Any] | None = None,
     parents: Sequence[ParentRef] = (),
 ) -> Lot:
-    """Register a lot and, in the same transaction, the links to the lots it was made from."""
+    """Register a lot and, in the same transaction, the links to the lots it was made from.
+
+    Raises Conflict when the lot code is taken. Uniqueness is the database's job (a unique
+    index is the only check that holds for simultaneous requests); its violation rolls the
+    whole transaction back and is told apart here, after the rollback. (A savepoint around
+    the insert would allow checking inside the transaction, at two round trips per request.)
+    """
+    try:
+        return _lot_create(
+            lot_code=lot_code,
+            actor=actor,
+            lot_type=lot_type,
+            production_run_id=production_run_id,
+            phase_id=phase_id,
+            operator_id=operator_id,
+            weight_kg=weight_kg,
+            temperature_c=temperature_c,
+            metadata=metadata,
+            parents=parents,
+        )
+    except IntegrityError:
+        if Lot.objects.filter(lot_code=lot_code).exists():
+            raise Conflict("Lot code already exists") from None
+        raise
+
+
+@transaction.atomic
+def _lot_create(
+    *,
+    lot_code: str,
+    actor: User,
+    lot_type: str | None = None,
+    production_run_id: uuid.UUID | None = None,
+    phase_id: uuid.UUID | None = None,
+    operator_id: uuid.UUID | None = None,
+    weight_kg: Decimal | None = None,
+    temperature_c: Decimal | None = None,
+    metadata: dict[str, Any] | None = None,
+    parents: Sequence[ParentRef] = (),
+) -> Lot:
     _require_exists(ProductionRun, production_run_id, "production_run_id", "Production run")
     _require_exists(Phase, phase_id, "phase_id", "Phase")
     _require_exists(User, operator_id, "operator_id", "User")
@@ -165,13 +203,7 @@ def lot_create(
     lot.full_clean(
         exclude=["production_run", "phase", "operator"], validate_unique=False, validate_constraints=False
     )
-    try:
-        with transaction.atomic():
-            lot.save(force_insert=True)
-    except IntegrityError:
-        if Lot.objects.filter(lot_code=lot_code).exists():
-            raise Conflict("Lot code already exists") from None
-        raise
+    lot.save(force_insert=True)
     _write_links(lot, locked_parents)
     genealogy_changed(lot_ids=[lot.pk, *(p.pk for p in locked_parents.values())])
     _count_after_commit(lot)

@@ -6,6 +6,12 @@ local body = os.getenv("WRK_BODY")
 local token = os.getenv("WRK_TOKEN")
 local unique_lot = os.getenv("WRK_UNIQUE_LOT") == "1"
 local run_id = os.getenv("WRK_RUN_ID") or tostring(os.time())
+-- WRK_QC_LOT_IDS: comma-separated lot ids; POST /api/qc-decisions goes round them, as a
+-- QC station decides about many lots (all on one lot would queue on its row lock).
+local qc_lot_ids = {}
+for id in string.gmatch(os.getenv("WRK_QC_LOT_IDS") or "", "[^,]+") do
+  table.insert(qc_lot_ids, id)
+end
 
 local threads = {}
 local next_thread_id = 0
@@ -35,6 +41,11 @@ function request()
     local code = string.format("BENCH-%s-%d-%d", run_id, thread_id, counter)
     local lot = string.format('{"lot_code":"%s","lot_type":"SKW","weight_kg":"12.50","temperature_c":"-18.0"}', code)
     return wrk.format(nil, nil, nil, lot)
+  end
+  if #qc_lot_ids > 0 then
+    counter = counter + 1
+    local id = qc_lot_ids[(counter * 7 + thread_id) % #qc_lot_ids + 1]
+    return wrk.format(nil, nil, nil, string.format('{"lot_id":"%s","decision":"PASS"}', id))
   end
   return wrk.format()
 end

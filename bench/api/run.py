@@ -38,9 +38,12 @@ WARMUP = int(os.environ.get("BENCH_WARMUP", "3"))
 CONNECTIONS = [int(c) for c in os.environ.get("BENCH_CONNECTIONS", "1 32").split()]
 THREADS = int(os.environ.get("BENCH_THREADS", "2"))
 BASE = f"http://127.0.0.1:{PORT}"
+SERVER_LOG = Path(os.environ.get("BENCH_SERVER_LOG", ROOT / "test-artifacts" / "bench-server.log"))
 
 FG_ID = "33333333-3333-3333-3333-333333333301"
+QC_LOTS = int(os.environ.get("BENCH_QC_LOTS", "500"))
 # name: (method, path, body, needs token, unique lot per request, legacy rps at 32 connections)
+# qc_create's body is built per request by request.lua, over QC_LOTS lots made at setup.
 ENDPOINTS = {
     "health": ("GET", "/api/health", None, False, False, 4580),
     "login": ("POST", "/api/login", {"email": "operator@flowviz.com"}, False, False, 2339),
@@ -61,7 +64,10 @@ def server_env() -> dict[str, str]:
         "DEBUG": "false",
         "THROTTLE_ENABLED": "false",
         "PASSWORDLESS_LOGIN": "true",
-        "LOG_LEVEL": "WARNING",
+        # Plain http to the app, as behind the TLS-terminating proxy (no redirect to https).
+        "SECURE_SSL_REDIRECT": "false",
+        # Production logs one JSON line per request at INFO; the bench pays that cost too.
+        "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "INFO"),
         "DJANGO_SETTINGS_MODULE": "flowviz.settings",
     }
 
@@ -88,15 +94,31 @@ def login_token() -> str:
         return json.load(response)["token"]
 
 
+def qc_lots_create(token: str, count: int) -> list[str]:
+    """Lots for the QC decisions to be spread over (registered through the API)."""
+    prefix = f"BENCH-QC-{int(time.time())}{secrets.token_hex(2)}"
+    ids = []
+    for index in range(count):
+        request = urllib.request.Request(  # noqa: S310
+            f"{BASE}/api/lots",
+            data=json.dumps({"lot_code": f"{prefix}-{index}", "lot_type": "FG"}).encode(),
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+        )
+        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
+            ids.append(json.load(response)["id"])
+    return ids
+
+
 def _ms(text: str) -> float:
     value, unit = re.match(r"([\d.]+)(us|ms|s)", text).groups()
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def run_wrk(name: str, connections: int, seconds: int, token: str) -> dict[str, float]:
+def run_wrk(name: str, connections: int, seconds: int, token: str, qc_lot_ids: list[str]) -> dict[str, float]:
     method, path, body, needs_token, unique, _ = ENDPOINTS[name]
     env = {
         **os.environ,
+        "WRK_QC_LOT_IDS": ",".join(qc_lot_ids) if name == "qc_create" else "",
         "WRK_METHOD": method,
         "WRK_BODY": json.dumps(body) if body else "",
         "WRK_TOKEN": token if needs_token else "",
@@ -145,33 +167,38 @@ def main() -> None:
         "--log-level",
         "warning",
     ]
-    server = subprocess.Popen(gunicorn, cwd=ROOT, env=env)  # noqa: S603
+    SERVER_LOG.parent.mkdir(parents=True, exist_ok=True)
+    log = SERVER_LOG.open("w")
+    server = subprocess.Popen(gunicorn, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
     try:
         wait_for_health()
         token = login_token()
+        qc_lot_ids = qc_lots_create(token, QC_LOTS) if "qc_create" in SELECTED else []
         print(
             f"FlowViz /api benchmark: {WORKERS} gunicorn/uvicorn workers, PostgreSQL pool, Redis cache, "
             f"wrk {DURATION}s after {WARMUP}s warm-up, throttling off\n"
         )
         header = (
             f"{'endpoint':<14}{'conns':>6}{'rps':>10}{'p50 ms':>9}{'p99 ms':>9}{'non-2xx':>9}"
-            f"{'legacy@32':>11}"
+            f"{'legacy@32':>11}{'vs legacy':>11}"
         )
         print(header)
         print("-" * len(header))
         for name in SELECTED:
             for connections in CONNECTIONS:
-                run_wrk(name, connections, WARMUP, token)
-                result = run_wrk(name, connections, DURATION, token)
-                legacy = ENDPOINTS[name][5] if connections == 32 and ENDPOINTS[name][5] else ""
+                run_wrk(name, connections, WARMUP, token, qc_lot_ids)
+                result = run_wrk(name, connections, DURATION, token, qc_lot_ids)
+                legacy = ENDPOINTS[name][5] if connections == 32 else None
+                ratio = f"{result['rps'] / legacy:.2f}x" if legacy else ""
                 print(
                     f"{name:<14}{connections:>6}{result['rps']:>10.0f}{result['p50']:>9.2f}"
-                    f"{result['p99']:>9.2f}{result['non_2xx']:>9}{legacy!s:>11}",
+                    f"{result['p99']:>9.2f}{result['non_2xx']:>9}{legacy or '':>11}{ratio:>11}",
                     flush=True,
                 )
     finally:
         server.terminate()
         server.wait(timeout=15)
+        log.close()
 
 
 if __name__ == "__main__":

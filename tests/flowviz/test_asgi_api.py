@@ -100,3 +100,33 @@ def test_admin_over_asgi_still_has_sessions_and_csrf():
     status, headers, _ = _asgi_get("/admin/login/")
     assert status == 200
     assert "csrftoken" in headers.get("set-cookie", "")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_database_request_over_asgi_gives_its_pooled_connection_back():
+    # The fast path closes the response inline when the request did no thread work; a
+    # request that used the database must still return its connection to the pool.
+    from django.db import connection
+
+    from accounts.models import Role
+    from accounts.tokens import token_issue
+    from flowviz.demo import demo_seed
+    from tests.api_support import demo_user
+
+    demo_seed()
+    user = demo_user(Role.OPERATOR)
+    token = token_issue(user_id=str(user.pk), role=user.role)
+    pool = connection.pool
+    if pool is None:
+        return  # DB_POOL=false: persistent connections, nothing to give back
+
+    def in_use() -> int:
+        stats = pool.get_stats()
+        return stats["pool_size"] - stats["pool_available"]
+
+    before = in_use()
+    for _ in range(3):
+        status, _, _ = _asgi_get("/api/lots", {"Authorization": f"Bearer {token}"})
+        assert status == 200
+    assert in_use() == before

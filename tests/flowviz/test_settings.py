@@ -69,7 +69,8 @@ def test_postgres_database_url_uses_psycopg_pool_and_health_checks(tmp_path):
         default_sqlite_path=tmp_path,
         pool_max_size=7,
     )
-    assert config["ENGINE"] == "django.db.backends.postgresql"
+    # Django's backend, with a pool health check that skips connections just returned.
+    assert config["ENGINE"] == "flowviz.postgresql"
     assert (config["NAME"], config["USER"], config["PASSWORD"], config["HOST"], config["PORT"]) == (
         "flowviz",
         "app",
