@@ -43,3 +43,9 @@ format: install
 
 clean:
 	rm -rf $(VENV) db staticfiles .pytest_cache .ruff_cache test-artifacts
+
+# --- API benchmark (issue 7): gunicorn + uvicorn workers, PostgreSQL, Redis, wrk --------
+# Env: BENCH_DATABASE_URL, BENCH_REDIS_URL, BENCH_PORT, BENCH_WORKERS, BENCH_DURATION,
+# BENCH_WARMUP, BENCH_CONNECTIONS, BENCH_ENDPOINTS (see bench/api/run.py). Needs `wrk`.
+bench-api: install
+	$(BIN)/python bench/api/run.py

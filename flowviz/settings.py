@@ -206,3 +206,13 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- API fast path (issue 7) ---------------------------------------------------------------
+# Middleware that /api requests skip under ASGI (flowviz/asgi_api.py): they serve browser
+# sessions and forms, while the API authenticates with bearer tokens and is CSRF-exempt.
+API_SKIPPED_MIDDLEWARE = [
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+]

@@ -1,15 +1,127 @@
-"""Reads of lots and their genealogy."""
+"""Reads of lots and their genealogy, returning plain data (dicts, lists, strings, None).
+
+Plain data so that the API serializes it directly and a cache can store it as it is.
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
+
+import orjson
 
 from django.conf import settings
+from django.db import connection
+from django.db.models import Q
 
-from lots.models import Lot, LotGenealogy
+from lots.models import Lot, LotGenealogy, LotType
+
+# The columns' scales: numeric(10,2) weights and quantities, numeric(5,1) temperatures.
+_KG = Decimal("0.01")
+_CELSIUS = Decimal("0.1")
+
+
+def decimal_text(value: Decimal | None, scale: Decimal) -> str | None:
+    """A decimal as the contract sends it: a string with the column's scale ("540.00")."""
+    return None if value is None else format(Decimal(value).quantize(scale), "f")
+
+
+def timestamp_text(value: datetime) -> str:
+    """ISO 8601 in UTC ending in Z."""
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _uuid_text(value: uuid.UUID | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def lot_as_dict(lot: Lot) -> dict[str, Any]:
+    """The contract's Lot shape (ten keys) as plain data."""
+    return {
+        "id": str(lot.id),
+        "lot_code": lot.lot_code,
+        "lot_type": lot.lot_type,
+        "production_run_id": _uuid_text(lot.production_run_id),
+        "phase_id": _uuid_text(lot.phase_id),
+        "operator_id": _uuid_text(lot.operator_id),
+        "weight_kg": decimal_text(lot.weight_kg, _KG),
+        "temperature_c": decimal_text(lot.temperature_c, _CELSIUS),
+        "metadata": lot.metadata if lot.metadata is not None else {},
+        "created_at": timestamp_text(lot.created_at),
+    }
+
+
+def link_as_dict(link: LotGenealogy) -> dict[str, Any]:
+    return {
+        "id": str(link.id),
+        "parent_lot_id": str(link.parent_lot_id),
+        "child_lot_id": str(link.child_lot_id),
+        "quantity_used_kg": decimal_text(link.quantity_used_kg, _KG),
+        "linked_at": timestamp_text(link.linked_at),
+    }
+
+
+def lot_list(
+    *,
+    limit: int = 100,
+    offset: int = 0,
+    lot_type: LotType | str | None = None,
+    production_run_id: uuid.UUID | None = None,
+    code_prefix: str | None = None,
+) -> list[dict[str, Any]]:
+    """Lots, newest first (ties by code, so pages are stable)."""
+    lots = Lot.objects.all()
+    if lot_type is not None:
+        lots = lots.filter(lot_type=lot_type)
+    if production_run_id is not None:
+        lots = lots.filter(production_run_id=production_run_id)
+    if code_prefix:
+        lots = lots.filter(lot_code__startswith=code_prefix)
+    lots = lots.order_by("-created_at", "lot_code")[offset : offset + limit]
+    return [lot_as_dict(lot) for lot in lots]
+
+
+def lot_get(*, lot_code: str) -> dict[str, Any] | None:
+    lot = Lot.objects.all().filter(lot_code=lot_code).first()
+    return None if lot is None else lot_as_dict(lot)
+
+
+def lot_id_for_code(*, lot_code: str) -> uuid.UUID | None:
+    return Lot.objects.filter(lot_code=lot_code).values_list("id", flat=True).first()
+
+
+def lot_traceability_one_step(*, lot_code: str) -> dict[str, Any] | None:
+    """One step back and one forward: {"central", "parents", "children"}; None if no such lot.
+
+    Two queries: the lot, then its links in both directions with the lot at the other end.
+    """
+    central = Lot.objects.all().filter(lot_code=lot_code).first()
+    if central is None:
+        return None
+    links = LotGenealogy.objects.filter(
+        Q(child_lot_id=central.pk) | Q(parent_lot_id=central.pk)
+    ).select_related("parent_lot", "child_lot")
+    parents: list[dict[str, Any]] = []
+    children: list[dict[str, Any]] = []
+    for link in links:
+        if link.child_lot_id == central.pk:
+            parents.append(lot_as_dict(link.parent_lot))
+        else:
+            children.append(lot_as_dict(link.child_lot))
+    parents.sort(key=lambda lot: lot["lot_code"])
+    children.sort(key=lambda lot: lot["lot_code"])
+    return {"central": lot_as_dict(central), "parents": parents, "children": children}
+
+
+def lots_by_ids(ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Lot]:
+    return {lot.pk: lot for lot in Lot.objects.filter(pk__in=list(ids))}
+
+
+# --- The genealogy graph (issue 3) ---------------------------------------------------------
 
 Direction = Literal["both", "up", "down"]
 
@@ -56,25 +168,32 @@ _LOT_COLUMNS = (
 )
 
 # One statement, one round trip: walk up (child -> parent) and down (parent -> child) from
-# the root with recursive CTEs, then return the node rows (kind 'n', with the lot's columns
-# and its signed shortest distance) and the traversed edges (kind 'e') together.
-# UNION (not UNION ALL) drops repeated (lot, depth) pairs, and the depth bound ends the walk
-# even when a cycle was written into the table behind the application's back.
+# the root with recursive CTEs whose rows are the edges walked (with the depth reached), then
+# return the node rows (kind 'n': the lot's columns and its signed shortest distance) and the
+# edge rows (kind 'e') together. Carrying the edge in the walk means the edges cost no second
+# pass over lot_genealogy; the covering indexes (lots/migrations/0002) make each step an
+# index-only lookup on PostgreSQL.
+# UNION (not UNION ALL) drops repeated rows, and the depth bound ends the walk even when a
+# cycle was written into the table behind the application's back.
 # Portable SQL: it runs unchanged on PostgreSQL and SQLite.
 _GRAPH_SQL = """
 WITH RECURSIVE
 root(lot_id) AS (SELECT id FROM lots WHERE lot_code = %s),
-up(lot_id, depth) AS (
-    SELECT lot_id, 0 FROM root
+up(lot_id, depth, parent_id, child_id, quantity) AS (
+    SELECT g.parent_lot_id, 1, g.parent_lot_id, g.child_lot_id, g.quantity_used_kg
+    FROM root JOIN lot_genealogy g ON g.child_lot_id = root.lot_id
+    WHERE %s > 0
     UNION
-    SELECT g.parent_lot_id, up.depth + 1
+    SELECT g.parent_lot_id, up.depth + 1, g.parent_lot_id, g.child_lot_id, g.quantity_used_kg
     FROM up JOIN lot_genealogy g ON g.child_lot_id = up.lot_id
     WHERE up.depth < %s
 ),
-down(lot_id, depth) AS (
-    SELECT lot_id, 0 FROM root
+down(lot_id, depth, parent_id, child_id, quantity) AS (
+    SELECT g.child_lot_id, 1, g.parent_lot_id, g.child_lot_id, g.quantity_used_kg
+    FROM root JOIN lot_genealogy g ON g.parent_lot_id = root.lot_id
+    WHERE %s > 0
     UNION
-    SELECT g.child_lot_id, down.depth + 1
+    SELECT g.child_lot_id, down.depth + 1, g.parent_lot_id, g.child_lot_id, g.quantity_used_kg
     FROM down JOIN lot_genealogy g ON g.parent_lot_id = down.lot_id
     WHERE down.depth < %s
 ),
@@ -82,23 +201,37 @@ nodes(lot_id, depth) AS (
     SELECT lot_id, 0 FROM root
     UNION ALL
     SELECT lot_id, -MIN(depth) FROM up
-    WHERE depth > 0 AND lot_id NOT IN (SELECT lot_id FROM root) GROUP BY lot_id
+    WHERE lot_id NOT IN (SELECT lot_id FROM root) GROUP BY lot_id
     UNION ALL
     SELECT lot_id, MIN(depth) FROM down
-    WHERE depth > 0 AND lot_id NOT IN (SELECT lot_id FROM root) GROUP BY lot_id
+    WHERE lot_id NOT IN (SELECT lot_id FROM root) GROUP BY lot_id
 )
 SELECT 'n' AS kind, {lot_columns}, n.depth AS depth,
        NULL AS edge_parent_id, NULL AS edge_child_id, NULL AS edge_quantity
 FROM nodes n JOIN lots l ON l.id = n.lot_id
 UNION ALL
-SELECT 'e', {null_columns}, NULL, g.parent_lot_id, g.child_lot_id, g.quantity_used_kg
-FROM lot_genealogy g
-WHERE g.child_lot_id IN (SELECT lot_id FROM up WHERE depth < %s)
-   OR g.parent_lot_id IN (SELECT lot_id FROM down WHERE depth < %s)
+SELECT 'e', {null_columns}, NULL, parent_id, child_id, quantity FROM up
+UNION ALL
+SELECT 'e', {null_columns}, NULL, parent_id, child_id, quantity FROM down
 """.format(
     lot_columns=", ".join(f"l.{name}" for name in _LOT_COLUMNS),
     null_columns=", ".join("NULL" for _ in _LOT_COLUMNS),
 )
+
+
+def _graph_params(*, lot_code: str, direction: str, max_depth: int | None) -> list[Any]:
+    if direction not in ("both", "up", "down"):
+        raise ValueError(f"direction must be both, up or down, not {direction!r}")
+    if max_depth is not None and max_depth < 0:
+        raise ValueError("max_depth must be 0 or more")
+    limit = (
+        settings.TRACEABILITY_DEPTH_LIMIT
+        if max_depth is None
+        else min(max_depth, settings.TRACEABILITY_DEPTH_LIMIT)
+    )
+    up_limit = limit if direction in ("both", "up") else 0
+    down_limit = limit if direction in ("both", "down") else 0
+    return [lot_code, up_limit, up_limit, down_limit, down_limit]
 
 
 def _as_uuid(value: object) -> uuid.UUID:
@@ -121,16 +254,7 @@ def lot_graph(*, lot_code: str, direction: Direction = "both", max_depth: int | 
     Raises Lot.DoesNotExist when no lot has that code. Nodes carry their shortest signed
     distance from the root; edges are those walked (ancestor links and descendant links).
     """
-    if direction not in ("both", "up", "down"):
-        raise ValueError(f"direction must be both, up or down, not {direction!r}")
-    limit = (
-        settings.TRACEABILITY_DEPTH_LIMIT
-        if max_depth is None
-        else min(max_depth, settings.TRACEABILITY_DEPTH_LIMIT)
-    )
-    up_limit = limit if direction in ("both", "up") else 0
-    down_limit = limit if direction in ("both", "down") else 0
-    rows = Lot.objects.raw(_GRAPH_SQL, [lot_code, up_limit, down_limit, up_limit, down_limit])
+    rows = Lot.objects.raw(_GRAPH_SQL, _graph_params(lot_code=lot_code, direction=direction, max_depth=max_depth))
 
     root: Lot | None = None
     nodes: dict[uuid.UUID, GraphNode] = {}
@@ -157,3 +281,129 @@ def lot_graph(*, lot_code: str, direction: Direction = "both", max_depth: int | 
         nodes=sorted(nodes.values(), key=lambda n: (n.depth, n.lot.lot_code)),
         edges=sorted(edges.values(), key=lambda e: (str(e.parent_lot_id), str(e.child_lot_id))),
     )
+
+
+# --- The graph as the contract's JSON, straight from the cursor ----------------------------
+# The API and the cache need bytes, not model instances: building 10,000 Lot objects costs
+# more than the query, so this path decodes the same rows into plain values and lets orjson
+# render them (UUIDs and UTC datetimes natively).
+
+_JSON_OPTIONS = orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    raise TypeError(f"cannot render {type(value).__name__} as JSON")
+
+
+def _sqlite_uuid(value: object) -> uuid.UUID | None:
+    return None if value is None else uuid.UUID(str(value))
+
+
+def _sqlite_decimal(scale: Decimal):
+    def convert(value: object) -> Decimal | None:
+        return None if value is None else Decimal(str(value)).quantize(scale)
+
+    return convert
+
+
+def _sqlite_timestamp(value: object) -> datetime:
+    parsed = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _json_fragment(value: object) -> object:
+    # jsonb/JSON arrives as text: embedded as it is, never parsed and re-encoded.
+    if value is None:
+        return {}
+    return orjson.Fragment(value) if isinstance(value, (str, bytes)) else value
+
+
+def _identity(value: object) -> object:
+    return value
+
+
+def _row_converters() -> tuple:
+    """Per column of a graph row: a function turning the driver's value into a JSON-ready one."""
+    if connection.vendor == "postgresql":
+        # psycopg already gives UUID, Decimal at the column scale and aware UTC datetimes.
+        lot = (_identity,) * 8 + (_json_fragment, _identity)
+        edge = (_identity, _identity, _identity)
+    else:
+        lot = (
+            _sqlite_uuid,
+            _identity,
+            _identity,
+            _sqlite_uuid,
+            _sqlite_uuid,
+            _sqlite_uuid,
+            _sqlite_decimal(_KG),
+            _sqlite_decimal(_CELSIUS),
+            _json_fragment,
+            _sqlite_timestamp,
+        )
+        edge = (_sqlite_uuid, _sqlite_uuid, _sqlite_decimal(_KG))
+    return lot, edge
+
+
+def lot_graph_document(
+    *, lot_code: str, direction: Direction = "both", max_depth: int | None = None
+) -> dict[str, Any] | None:
+    """The contract's graph body (section 7) as JSON-ready values; None when no such lot.
+
+    Same query and same answer as `lot_graph`, without model instances. Values are ready
+    for `graph_json` (UUID and datetime objects, decimals as Decimal at the column scale).
+    """
+    params = _graph_params(lot_code=lot_code, direction=direction, max_depth=max_depth)
+    with connection.cursor() as cursor:
+        cursor.execute(_GRAPH_SQL, params)
+        rows = cursor.fetchall()
+    lot_converters, edge_converters = _row_converters()
+    fast = connection.vendor == "postgresql"
+    columns = _LOT_COLUMNS
+    n_columns = len(columns)
+    root_code: str | None = None
+    nodes: dict[object, dict[str, Any]] = {}
+    edges: dict[tuple, dict[str, Any]] = {}
+    to_parent, to_child, to_quantity = edge_converters
+    for row in rows:
+        if row[0] == "n":
+            values = row[1 : n_columns + 1]
+            if fast:
+                lot = dict(zip(columns, values, strict=True))
+                lot["metadata"] = _json_fragment(lot["metadata"])
+            else:
+                lot = {
+                    name: convert(value)
+                    for name, convert, value in zip(columns, lot_converters, values, strict=True)
+                }
+            depth = int(row[n_columns + 1])
+            if depth == 0:
+                root_code = lot["lot_code"]
+            # A lot reached both ways (only possible through a cycle) keeps its first depth.
+            nodes.setdefault(lot["id"], {"lot": lot, "depth": depth})
+        else:
+            parent_id = to_parent(row[-3])
+            child_id = to_child(row[-2])
+            if (parent_id, child_id) not in edges:
+                edges[parent_id, child_id] = {
+                    "parent_lot_id": parent_id,
+                    "child_lot_id": child_id,
+                    "quantity_used_kg": to_quantity(row[-1]),
+                }
+    if root_code is None:
+        return None
+    ordered_nodes = sorted(nodes.values(), key=lambda node: (node["depth"], node["lot"]["lot_code"]))
+    return {
+        "root": root_code,
+        "nodes": ordered_nodes,
+        "edges": [edges[key] for key in sorted(edges)],
+        "ancestor_count": sum(1 for node in ordered_nodes if node["depth"] < 0),
+        "descendant_count": sum(1 for node in ordered_nodes if node["depth"] > 0),
+    }
+
+
+def graph_json(document: dict[str, Any]) -> bytes:
+    """Render a graph document (or any JSON-ready value of this module) as JSON bytes."""
+    return orjson.dumps(document, default=_json_default, option=_JSON_OPTIONS)

@@ -1,0 +1,49 @@
+"""Request and response bodies of the accounts endpoints (the contract's User shape)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime
+
+from ninja import Schema
+from pydantic import ConfigDict, Field, field_validator
+
+# Deliberately loose (one @, a dot in the domain, no spaces): the account lookup is the real check.
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class LoginIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    email: str = Field(max_length=254)
+    # Long enough for any passphrase; bounded so a megabyte "password" is a 422, not bcrypt work.
+    password: str | None = Field(default=None, max_length=1024)
+
+    @field_validator("email")
+    @classmethod
+    def _email_well_formed(cls, value: str) -> str:
+        value = value.strip()
+        if not _EMAIL.match(value):
+            raise ValueError("value is not a valid email address")
+        return value
+
+
+class UserOut(Schema):
+    id: uuid.UUID
+    email: str
+    full_name: str | None
+    role: str
+    created_at: datetime
+    last_login: datetime | None
+
+
+class LoginOut(Schema):
+    user: UserOut
+    token: str
+
+
+class DetailOut(Schema):
+    """The body of every non-validation error."""
+
+    detail: str

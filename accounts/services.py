@@ -1,0 +1,66 @@
+"""Account writes: logging in (verify, upgrade an old hash, stamp last_login, issue a token)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from django.conf import settings
+from django.contrib.auth.hashers import check_password, make_password
+from django.utils import timezone
+
+from accounts.models import User
+from accounts.tokens import token_issue
+
+
+class InvalidCredentials(Exception):
+    """One error for unknown email, wrong or missing password and inactive account."""
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    user: User
+    token: str
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    return make_password("flowviz-dummy-password-for-timing")
+
+
+def _burn_a_hash_check(password: str | None) -> None:
+    # Unknown email, inactive user: spend the time a real check would, so response time does
+    # not tell which accounts exist.
+    check_password(password or "", _dummy_hash())
+
+
+def _password_matches(user: User, password: str) -> bool:
+    try:
+        # check_password re-hashes with the preferred hasher (BCryptSHA256) when the stored
+        # hash is older, e.g. a legacy `bcrypt$$2b$...` hash: upgraded on first login.
+        return user.check_password(password)
+    except ValueError:
+        # bcrypt >= 5 refuses passwords over 72 bytes for plain (legacy) bcrypt hashes: such a
+        # password cannot be the one the hash was made from, so it is simply wrong.
+        return False
+
+
+def user_login(*, email: str, password: str | None) -> LoginResult:
+    """Authenticate by email (+ password) and return the user with a fresh access token."""
+    user = User.objects.filter(email__iexact=email.strip()).first()
+    if user is None or not user.is_active:
+        _burn_a_hash_check(password)
+        raise InvalidCredentials
+    if user.has_password:
+        if password is None:
+            _burn_a_hash_check(password)
+            raise InvalidCredentials
+        if not _password_matches(user, password):
+            raise InvalidCredentials
+    elif not settings.PASSWORDLESS_LOGIN:
+        # No usable password and passwordless (demo) login is off: nothing can prove identity.
+        _burn_a_hash_check(password)
+        raise InvalidCredentials
+    user.last_login = timezone.now()
+    user.save(update_fields=["last_login"])
+    return LoginResult(user=user, token=token_issue(user_id=str(user.pk), role=user.role))

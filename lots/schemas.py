@@ -1,0 +1,110 @@
+"""Request and response bodies of the lots endpoints (the contract's Lot shape)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+import orjson
+from ninja import Schema
+from pydantic import ConfigDict, Field, field_validator, model_validator
+
+from lots.models import LotType
+
+LotCode = Annotated[str, Field(min_length=1, max_length=100)]
+WeightKg = Annotated[Decimal, Field(ge=0, le=10000, decimal_places=2)]
+TemperatureC = Annotated[Decimal, Field(ge=-50, le=100, decimal_places=1)]
+
+# A lot's free-form metadata, serialized; bigger is a 422 rather than a bloated row.
+METADATA_MAX_BYTES = 64 * 1024
+PARENTS_MAX = 100
+
+
+class LotOut(Schema):
+    id: uuid.UUID
+    lot_code: str
+    lot_type: LotType | None
+    production_run_id: uuid.UUID | None
+    phase_id: uuid.UUID | None
+    operator_id: uuid.UUID | None
+    weight_kg: str | None = Field(description='Decimal string with 2 decimals, e.g. "540.00"')
+    temperature_c: str | None = Field(description='Decimal string with 1 decimal, e.g. "4.5"')
+    metadata: dict[str, Any]
+    created_at: datetime
+
+
+class ParentIn(Schema):
+    """One ingredient of a lot: a parent lot (by code or id) and the quantity used from it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    lot_code: LotCode | None = None
+    lot_id: uuid.UUID | None = None
+    quantity_used_kg: WeightKg | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one_reference(self) -> ParentIn:
+        if (self.lot_code is None) == (self.lot_id is None):
+            raise ValueError("give exactly one of lot_code or lot_id")
+        return self
+
+
+def _unique_parents(parents: list[ParentIn] | None) -> list[ParentIn] | None:
+    seen: set[str] = set()
+    for parent in parents or ():
+        ref = parent.lot_code if parent.lot_code is not None else str(parent.lot_id)
+        if ref in seen:
+            raise ValueError(f"parent {ref} is listed twice")
+        seen.add(ref)
+    return parents
+
+
+class LotIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    lot_code: LotCode
+    lot_type: LotType | None = None
+    production_run_id: uuid.UUID | None = None
+    phase_id: uuid.UUID | None = None
+    operator_id: uuid.UUID | None = None
+    weight_kg: WeightKg | None = None
+    temperature_c: TemperatureC | None = None
+    metadata: dict[str, Any] | None = None
+    parents: list[ParentIn] | None = Field(default=None, max_length=PARENTS_MAX)
+
+    @field_validator("metadata")
+    @classmethod
+    def _metadata_bounded(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is not None and len(orjson.dumps(value)) > METADATA_MAX_BYTES:
+            raise ValueError(f"metadata is larger than {METADATA_MAX_BYTES} bytes")
+        return value
+
+    parents_listed_once = field_validator("parents")(_unique_parents)
+
+
+class ParentsIn(Schema):
+    """Body of POST /api/lots/{lot_code}/parents."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    parents: list[ParentIn] = Field(min_length=1, max_length=PARENTS_MAX)
+
+    parents_listed_once = field_validator("parents")(_unique_parents)
+
+
+class LinkOut(Schema):
+    """A genealogy link (a row of lot_genealogy)."""
+
+    id: uuid.UUID
+    parent_lot_id: uuid.UUID
+    child_lot_id: uuid.UUID
+    quantity_used_kg: str | None = Field(description='Decimal string with 2 decimals, e.g. "500.00"')
+    linked_at: datetime
+
+
+class TraceabilityOut(Schema):
+    central: LotOut
+    parents: list[LotOut]
+    children: list[LotOut]

@@ -1,0 +1,217 @@
+"""Lot writes: registering a lot with its ingredients, and linking ingredients to a lot.
+
+The genealogy rules hold under concurrent requests because every writer locks the parent
+rows (SELECT ... FOR UPDATE, ordered by pk so two writers never deadlock) before it reads
+what they allow: the parent's latest QC decision and how much of it is already used.
+A QC decision locks its lot the same way, so it cannot slip in between the check and the link.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q, Sum
+from django.http import Http404
+
+from accounts.models import User
+from flowviz import metrics
+from flowviz.errors import Conflict, FieldInvalid
+from flowviz.models import Phase, ProductionRun
+from lots.cache import genealogy_changed
+from lots.models import Lot, LotGenealogy
+from quality.models import Decision, QcDecision
+
+# Serializes link additions between existing lots (PostgreSQL advisory lock id): a cycle can
+# close through lots that two concurrent writers do not both lock, so cycle checks take turns.
+_LINK_EXISTING_LOCK = 7_204_221
+
+BLOCKED_DECISIONS = frozenset({Decision.HOLD, Decision.FAIL})
+
+
+@dataclass(frozen=True)
+class ParentRef:
+    """A requested ingredient; `loc` is where it sits in the request (for 422 messages)."""
+
+    loc: tuple[str | int, ...]
+    lot_code: str | None = None
+    lot_id: uuid.UUID | None = None
+    quantity_used_kg: Decimal | None = None
+
+    @property
+    def label(self) -> str:
+        return self.lot_code if self.lot_code is not None else str(self.lot_id)
+
+
+def _require_exists(model: type, pk: uuid.UUID | None, field: str, what: str) -> None:
+    if pk is not None and not model.objects.filter(pk=pk).exists():
+        raise FieldInvalid((field,), f"{what} {pk} does not exist")
+
+
+def _lock_parents(refs: Sequence[ParentRef]) -> dict[ParentRef, Lot]:
+    """Lock the parents' rows (ordered by pk) and map each request item to its lot."""
+    codes = [r.lot_code for r in refs if r.lot_code is not None]
+    ids = [r.lot_id for r in refs if r.lot_id is not None]
+    locked = list(
+        Lot.objects.select_for_update().filter(Q(lot_code__in=codes) | Q(pk__in=ids)).order_by("pk")
+    )
+    by_code = {lot.lot_code: lot for lot in locked}
+    by_id = {lot.pk: lot for lot in locked}
+    found: dict[ParentRef, Lot] = {}
+    for ref in refs:
+        lot = by_code.get(ref.lot_code) if ref.lot_code is not None else by_id.get(ref.lot_id)
+        if lot is None:
+            field = "lot_code" if ref.lot_code is not None else "lot_id"
+            raise FieldInvalid((*ref.loc, field), f"Parent lot {ref.label} does not exist")
+        found[ref] = lot
+    return found
+
+
+def _latest_decisions(lot_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
+    latest: dict[uuid.UUID, str] = {}
+    rows = (
+        QcDecision.objects.filter(lot_id__in=lot_ids)
+        .order_by("lot_id", "-decided_at", "-id")
+        .values_list("lot_id", "decision")
+    )
+    for lot_id, decision in rows:
+        latest.setdefault(lot_id, decision)
+    return latest
+
+
+def _check_consumable(parents: dict[ParentRef, Lot]) -> None:
+    """No HOLD/FAIL parent; the quantities drawn from each parent stay within its weight."""
+    lots = list(parents.values())
+    latest = _latest_decisions([lot.pk for lot in lots])
+    for lot in sorted(lots, key=lambda lot: lot.lot_code):
+        status = latest.get(lot.pk)
+        if status in BLOCKED_DECISIONS:
+            raise Conflict(f"Parent lot {lot.lot_code} has QC status {status} and cannot be consumed")
+    weighed = [lot.pk for lot in lots if lot.weight_kg is not None]
+    used = dict(
+        LotGenealogy.objects.filter(parent_lot_id__in=weighed)
+        .values("parent_lot_id")
+        .annotate(total=Sum("quantity_used_kg"))
+        .values_list("parent_lot_id", "total")
+    )
+    for ref, lot in parents.items():
+        if lot.weight_kg is None or ref.quantity_used_kg is None:
+            continue
+        already = used.get(lot.pk) or Decimal("0")
+        if already + ref.quantity_used_kg > lot.weight_kg:
+            raise Conflict(
+                f"Mass balance exceeded for parent lot {lot.lot_code}: {already:.2f} kg of "
+                f"{lot.weight_kg:.2f} kg already used, {ref.quantity_used_kg:.2f} kg more requested"
+            )
+
+
+def _write_links(child: Lot, parents: dict[ParentRef, Lot]) -> list[LotGenealogy]:
+    links = [
+        LotGenealogy(parent_lot=lot, child_lot=child, quantity_used_kg=ref.quantity_used_kg)
+        for ref, lot in parents.items()
+    ]
+    for link in links:
+        link.full_clean(
+            exclude=["parent_lot", "child_lot"], validate_unique=False, validate_constraints=False
+        )
+    LotGenealogy.objects.bulk_create(links)
+    return links
+
+
+def _count_after_commit(lot: Lot) -> None:
+    lot_type = lot.lot_type or "NONE"
+    transaction.on_commit(lambda: metrics.LOTS_REGISTERED.labels(lot_type=lot_type).inc())
+
+
+@transaction.atomic
+def lot_create(
+    *,
+    lot_code: str,
+    actor: User,
+    lot_type: str | None = None,
+    production_run_id: uuid.UUID | None = None,
+    phase_id: uuid.UUID | None = None,
+    operator_id: uuid.UUID | None = None,
+    weight_kg: Decimal | None = None,
+    temperature_c: Decimal | None = None,
+    metadata: dict[str, Any] | None = None,
+    parents: Sequence[ParentRef] = (),
+) -> Lot:
+    """Register a lot and, in the same transaction, the links to the lots it was made from."""
+    _require_exists(ProductionRun, production_run_id, "production_run_id", "Production run")
+    _require_exists(Phase, phase_id, "phase_id", "Phase")
+    _require_exists(User, operator_id, "operator_id", "User")
+    locked_parents = _lock_parents(parents) if parents else {}
+    if locked_parents:
+        _check_consumable(locked_parents)
+
+    lot = Lot(
+        lot_code=lot_code,
+        lot_type=lot_type,
+        production_run_id=production_run_id,
+        phase_id=phase_id,
+        operator_id=operator_id or actor.pk,
+        weight_kg=weight_kg,
+        temperature_c=temperature_c,
+        metadata=metadata or {},
+    )
+    # Field rules in Python; references were checked above, uniqueness is the database's job
+    # (a unique index is the only check that holds for two simultaneous requests).
+    lot.full_clean(
+        exclude=["production_run", "phase", "operator"], validate_unique=False, validate_constraints=False
+    )
+    try:
+        with transaction.atomic():
+            lot.save(force_insert=True)
+    except IntegrityError:
+        if Lot.objects.filter(lot_code=lot_code).exists():
+            raise Conflict("Lot code already exists") from None
+        raise
+    _write_links(lot, locked_parents)
+    genealogy_changed(lot_ids=[lot.pk, *(p.pk for p in locked_parents.values())])
+    _count_after_commit(lot)
+    return lot
+
+
+def _descendant_ids(lot_id: uuid.UUID) -> set[uuid.UUID]:
+    """Every lot made (directly or not) from this one; breadth-first, one query per level."""
+    seen: set[uuid.UUID] = set()
+    frontier = {lot_id}
+    while frontier:
+        children = set(
+            LotGenealogy.objects.filter(parent_lot_id__in=frontier).values_list("child_lot_id", flat=True)
+        )
+        frontier = children - seen
+        seen |= frontier
+    return seen
+
+
+@transaction.atomic
+def lot_parents_add(*, lot_code: str, actor: User, parents: Sequence[ParentRef]) -> list[LotGenealogy]:
+    """Link more ingredients to an existing lot (same rules as at creation, plus no cycle)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LINK_EXISTING_LOCK])
+    child = Lot.objects.filter(lot_code=lot_code).first()
+    if child is None:
+        raise Http404("Lot not found")
+    locked_parents = _lock_parents(parents)
+    descendants = _descendant_ids(child.pk)
+    for lot in locked_parents.values():
+        if lot.pk == child.pk or lot.pk in descendants:
+            raise Conflict(f"Linking {lot.lot_code} as a parent of {child.lot_code} would create a cycle")
+    already_linked = set(
+        LotGenealogy.objects.filter(
+            child_lot_id=child.pk, parent_lot_id__in=[p.pk for p in locked_parents.values()]
+        ).values_list("parent_lot__lot_code", flat=True)
+    )
+    if already_linked:
+        raise Conflict(f"Lot {child.lot_code} is already linked to parent {sorted(already_linked)[0]}")
+    _check_consumable(locked_parents)
+    links = _write_links(child, locked_parents)
+    genealogy_changed(lot_ids=[child.pk, *(p.pk for p in locked_parents.values())])
+    return links

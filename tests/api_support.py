@@ -1,0 +1,73 @@
+"""Helpers for API tests: tokens, JSON requests, and golden-file comparison of responses.
+
+Golden files (tests/golden/<name>.json) hold a response's status and body with generated
+ids, timestamps and tokens replaced by placeholders; the demo's fixed ids are kept.
+`UPDATE_GOLDEN=1 make test` rewrites them; otherwise a body that differs in any key,
+value or type fails the test.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from django.test import Client
+
+from accounts.models import User
+from accounts.tokens import token_issue
+from flowviz.demo import DEMO_LOTS, DEMO_USERS
+
+GOLDEN_DIR = Path(__file__).resolve().parent / "golden"
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+_TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
+_FIXED_IDS = {row[0] for row in DEMO_USERS} | {row[0] for row in DEMO_LOTS}
+
+DEMO_EMAILS = {str(role): email for _, email, _, role in DEMO_USERS}
+
+
+def demo_user(role: str) -> User:
+    return User.objects.get(email=DEMO_EMAILS[str(role)])
+
+
+def bearer(user: User) -> dict[str, str]:
+    return {"HTTP_AUTHORIZATION": f"Bearer {token_issue(user_id=str(user.pk), role=user.role)}"}
+
+
+def post_json(client: Client, url: str, body: Any, user: User | None = None, **extra: Any):
+    data = body if isinstance(body, (str, bytes)) else json.dumps(body)
+    headers = bearer(user) if user is not None else {}
+    return client.post(url, data, content_type="application/json", **headers, **extra)
+
+
+def get_json(client: Client, url: str, user: User | None = None, **extra: Any):
+    headers = bearer(user) if user is not None else {}
+    return client.get(url, **headers, **extra)
+
+
+def normalize(value: Any, key: str | None = None) -> Any:
+    if isinstance(value, dict):
+        return {k: normalize(v, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [normalize(v) for v in value]
+    if isinstance(value, str):
+        if key == "token":
+            return "<jwt>"
+        if _UUID.match(value) and value not in _FIXED_IDS:
+            return "<uuid>"
+        if _TIMESTAMP.match(value):
+            return "<timestamp>"
+    return value
+
+
+def assert_matches_golden(name: str, response) -> None:
+    actual = {"status": response.status_code, "body": normalize(response.json())}
+    path = GOLDEN_DIR / f"{name}.json"
+    if os.environ.get("UPDATE_GOLDEN"):
+        path.write_text(json.dumps(actual, indent=2, ensure_ascii=False) + "\n")
+        return
+    assert path.exists(), f"no golden file {path.name}; run with UPDATE_GOLDEN=1 to create it"
+    expected = json.loads(path.read_text())
+    assert actual == expected

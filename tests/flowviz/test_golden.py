@@ -1,0 +1,134 @@
+"""Characterization: the success and error body of every endpoint, compared with a golden file.
+
+The frontend is unchanged, so a response whose keys, types or messages drift fails here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from django.test import Client
+
+from accounts.models import Role, User
+from lots.models import Lot
+from quality.models import QcDecision
+from tests.api_support import assert_matches_golden, demo_user, get_json, post_json
+
+FG_ID = "33333333-3333-3333-3333-333333333301"
+
+
+def _login_ok(client: Client):
+    user = User.objects.create_user("golden@flowviz.com", "golden-pass-123", full_name="Golden User")
+    user.role = Role.OPERATOR
+    user.save()
+    return post_json(client, "/api/login", {"email": "golden@flowviz.com", "password": "golden-pass-123"})
+
+
+def _hold_fg(client: Client):
+    QcDecision.objects.create(lot=Lot.objects.get(lot_code="FG-DONER-X1"), decision="HOLD", notes="x" * 12)
+
+
+CASES: dict[str, Callable[[Client], object]] = {
+    "health_200": lambda c: c.get("/api/health"),
+    "login_200": _login_ok,
+    "login_401": lambda c: post_json(c, "/api/login", {"email": "nobody@flowviz.com", "password": "x"}),
+    "login_422_email": lambda c: post_json(c, "/api/login", {"email": "not-an-email"}),
+    "login_400_not_json": lambda c: post_json(c, "/api/login", "{not json"),
+    "lots_list_200": lambda c: get_json(c, "/api/lots", demo_user(Role.VIEWER)),
+    "lots_list_401": lambda c: get_json(c, "/api/lots"),
+    "lots_list_422_limit": lambda c: get_json(c, "/api/lots?limit=1001", demo_user(Role.VIEWER)),
+    "lot_detail_200": lambda c: get_json(c, "/api/lots/MIX-BATCH-88", demo_user(Role.VIEWER)),
+    "lot_detail_404": lambda c: get_json(c, "/api/lots/NO-SUCH-LOT", demo_user(Role.VIEWER)),
+    "lot_create_201": lambda c: post_json(
+        c,
+        "/api/lots",
+        {
+            "lot_code": "SKW-GOLDEN-1",
+            "lot_type": "SKW",
+            "weight_kg": 12.5,
+            "temperature_c": "-18",
+            "metadata": {"line": 2},
+            "parents": [{"lot_code": "MIX-BATCH-88", "quantity_used_kg": "10"}],
+        },
+        demo_user(Role.OPERATOR),
+    ),
+    "lot_create_403": lambda c: post_json(c, "/api/lots", {"lot_code": "X"}, demo_user(Role.VIEWER)),
+    "lot_create_409_duplicate": lambda c: post_json(
+        c, "/api/lots", {"lot_code": "MIX-BATCH-88"}, demo_user(Role.OPERATOR)
+    ),
+    "lot_create_409_mass_balance": lambda c: post_json(
+        c,
+        "/api/lots",
+        {"lot_code": "MIX-2", "parents": [{"lot_code": "RAW-SPICE-001", "quantity_used_kg": 10.01}]},
+        demo_user(Role.OPERATOR),
+    ),
+    "lot_create_409_parent_on_hold": lambda c: (
+        _hold_fg(c),
+        post_json(
+            c, "/api/lots", {"lot_code": "PAL-1", "parents": [{"lot_id": FG_ID}]}, demo_user(Role.OPERATOR)
+        ),
+    )[1],
+    "lot_create_422_unknown_parent": lambda c: post_json(
+        c, "/api/lots", {"lot_code": "MIX-3", "parents": [{"lot_code": "NOPE"}]}, demo_user(Role.OPERATOR)
+    ),
+    "lot_create_422_bounds_and_unknown_field": lambda c: post_json(
+        c,
+        "/api/lots",
+        {"lot_code": "X", "weight_kg": "10000.01", "temperature_c": "4.55", "DROP TABLE lots": 1},
+        demo_user(Role.OPERATOR),
+    ),
+    "lot_parents_201": lambda c: post_json(
+        c,
+        "/api/lots/FG-DONER-X1/parents",
+        {"parents": [{"lot_code": "RAW-SPICE-001", "quantity_used_kg": "2.5"}]},
+        demo_user(Role.MANAGER),
+    ),
+    "lot_parents_409_cycle": lambda c: post_json(
+        c, "/api/lots/RAW-BEEF-001/parents", {"parents": [{"lot_code": "FG-DONER-X1"}]}, demo_user(Role.ADMIN)
+    ),
+    "lot_parents_404": lambda c: post_json(
+        c, "/api/lots/NOPE/parents", {"parents": [{"lot_code": "RAW-BEEF-001"}]}, demo_user(Role.ADMIN)
+    ),
+    "qc_decision_201": lambda c: post_json(
+        c,
+        "/api/qc-decisions",
+        {"lot_id": FG_ID, "decision": "PASS", "temperature_c": 4.5, "digital_signature": "sig"},
+        demo_user(Role.AUDITOR),
+    ),
+    "qc_decision_422_notes": lambda c: post_json(
+        c,
+        "/api/qc-decisions",
+        {"lot_id": FG_ID, "decision": "FAIL", "notes": "   bad    "},
+        demo_user(Role.ADMIN),
+    ),
+    "qc_decision_422_unknown_lot": lambda c: post_json(
+        c,
+        "/api/qc-decisions",
+        {"lot_id": "99999999-9999-9999-9999-999999999999", "decision": "PASS"},
+        demo_user(Role.ADMIN),
+    ),
+    "qc_decision_403": lambda c: post_json(
+        c, "/api/qc-decisions", {"lot_id": FG_ID, "decision": "PASS"}, demo_user(Role.VIEWER)
+    ),
+    "qc_decisions_list_200": lambda c: (
+        _hold_fg(c),
+        get_json(c, "/api/lots/FG-DONER-X1/qc-decisions", demo_user(Role.VIEWER)),
+    )[1],
+    "qc_decisions_list_404": lambda c: get_json(c, "/api/lots/NOPE/qc-decisions", demo_user(Role.VIEWER)),
+    "traceability_200": lambda c: get_json(c, "/api/traceability/MIX-BATCH-88", demo_user(Role.VIEWER)),
+    "traceability_404": lambda c: get_json(c, "/api/traceability/NOPE", demo_user(Role.VIEWER)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_response_matches_golden_file(case, demo):
+    response = CASES[case](Client())
+    assert_matches_golden(case, response)
+
+
+def test_throttled_login_matches_golden_file(demo, settings):
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "login": "1/m"}
+    client = Client()
+    post_json(client, "/api/login", {"email": "nobody@flowviz.com"})
+    assert_matches_golden("login_429", post_json(client, "/api/login", {"email": "nobody@flowviz.com"}))
