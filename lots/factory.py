@@ -77,7 +77,7 @@ def factory_generate(*, lots: int, seed: int = 1, prefix: str = "GEN") -> Factor
         layer_time = base_time + timedelta(days=layer_index)
         current: list[tuple[uuid.UUID, float]] = []
         if not previous:
-            for i in range(size):
+            for _ in range(size):
                 weight = float(_kg(rng.uniform(400.0, 2000.0)))
                 current.append((_uuid(rng), weight))
         else:
@@ -100,7 +100,13 @@ def factory_generate(*, lots: int, seed: int = 1, prefix: str = "GEN") -> Factor
                 current.append((child_id, float(_kg(drawn * rng.uniform(0.9, 0.99)))))
         for i, (lot_id, weight) in enumerate(current):
             lot_rows.append(
-                (lot_id, f"{prefix}-{lot_type}-{i:07d}", lot_type, _kg(weight), layer_time + timedelta(seconds=i))
+                (
+                    lot_id,
+                    f"{prefix}-{lot_type}-{i:07d}",
+                    lot_type,
+                    _kg(weight),
+                    layer_time + timedelta(seconds=i),
+                )
             )
         previous = current
 
@@ -126,7 +132,9 @@ def factory_generate(*, lots: int, seed: int = 1, prefix: str = "GEN") -> Factor
 def _copy_postgresql(lot_rows: list[tuple], link_rows: list[tuple]) -> None:
     with connection.cursor() as cursor:
         raw = cursor.cursor  # psycopg 3 cursor: COPY ... FROM STDIN in text format
-        with raw.copy("COPY lots (id, lot_code, lot_type, weight_kg, metadata, created_at) FROM STDIN") as copy:
+        with raw.copy(
+            "COPY lots (id, lot_code, lot_type, weight_kg, metadata, created_at) FROM STDIN"
+        ) as copy:
             buffer = io.StringIO()
             for lot_id, code, lot_type, weight, created_at in lot_rows:
                 buffer.write(f"{lot_id}\t{code}\t{lot_type}\t{weight}\t{{}}\t{created_at.isoformat()}\n")
@@ -144,7 +152,9 @@ def _copy_postgresql(lot_rows: list[tuple], link_rows: list[tuple]) -> None:
 def _bulk_create(lot_rows: list[tuple], link_rows: list[tuple]) -> None:
     Lot.objects.bulk_create(
         (
-            Lot(id=lot_id, lot_code=code, lot_type=lot_type, weight_kg=weight, metadata={}, created_at=created)
+            Lot(
+                id=lot_id, lot_code=code, lot_type=lot_type, weight_kg=weight, metadata={}, created_at=created
+            )
             for lot_id, code, lot_type, weight, created in lot_rows
         ),
         batch_size=_BATCH,

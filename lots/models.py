@@ -62,12 +62,8 @@ class LotGenealogy(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     # No single-column FK indexes: the covering indexes below (and the pair's unique index)
     # lead with these columns and serve the same lookups.
-    parent_lot = models.ForeignKey(
-        Lot, on_delete=models.PROTECT, related_name="child_links", db_index=False
-    )
-    child_lot = models.ForeignKey(
-        Lot, on_delete=models.PROTECT, related_name="parent_links", db_index=False
-    )
+    parent_lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="child_links", db_index=False)
+    child_lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="parent_links", db_index=False)
     quantity_used_kg = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
     linked_at = models.DateTimeField(default=timezone.now, db_default=Now())
 

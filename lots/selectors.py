@@ -13,7 +13,6 @@ from decimal import Decimal
 from typing import Any, Literal
 
 import orjson
-
 from django.conf import settings
 from django.db import connection
 from django.db.models import Q
@@ -254,7 +253,9 @@ def lot_graph(*, lot_code: str, direction: Direction = "both", max_depth: int | 
     Raises Lot.DoesNotExist when no lot has that code. Nodes carry their shortest signed
     distance from the root; edges are those walked (ancestor links and descendant links).
     """
-    rows = Lot.objects.raw(_GRAPH_SQL, _graph_params(lot_code=lot_code, direction=direction, max_depth=max_depth))
+    rows = Lot.objects.raw(
+        _GRAPH_SQL, _graph_params(lot_code=lot_code, direction=direction, max_depth=max_depth)
+    )
 
     root: Lot | None = None
     nodes: dict[uuid.UUID, GraphNode] = {}
@@ -407,3 +408,135 @@ def lot_graph_document(
 def graph_json(document: dict[str, Any]) -> bytes:
     """Render a graph document (or any JSON-ready value of this module) as JSON bytes."""
     return orjson.dumps(document, default=_json_default, option=_JSON_OPTIONS)
+
+
+# The lots whose cached answers a change to `seed` lots may alter: graphs change for the seeds
+# and every ancestor and descendant; one-step answers for the seeds and their direct
+# neighbours. The walks carry no depth: UNION on the lot id alone visits each lot once, which
+# also ends the walk on a cycle.
+_AFFECTED_SQL = """
+WITH RECURSIVE
+seed(lot_id) AS (SELECT id FROM lots WHERE id IN ({placeholders})),
+up(lot_id) AS (
+    SELECT lot_id FROM seed
+    UNION
+    SELECT g.parent_lot_id FROM up JOIN lot_genealogy g ON g.child_lot_id = up.lot_id
+),
+down(lot_id) AS (
+    SELECT lot_id FROM seed
+    UNION
+    SELECT g.child_lot_id FROM down JOIN lot_genealogy g ON g.parent_lot_id = down.lot_id
+),
+near(lot_id) AS (
+    SELECT lot_id FROM seed
+    UNION
+    SELECT g.parent_lot_id FROM lot_genealogy g WHERE g.child_lot_id IN (SELECT lot_id FROM seed)
+    UNION
+    SELECT g.child_lot_id FROM lot_genealogy g WHERE g.parent_lot_id IN (SELECT lot_id FROM seed)
+)
+SELECT l.lot_code, CASE WHEN l.id IN (SELECT lot_id FROM near) THEN 1 ELSE 0 END
+FROM lots l
+WHERE l.id IN (SELECT lot_id FROM up UNION SELECT lot_id FROM down)
+"""
+
+
+def genealogy_affected_codes(*, lot_ids: Iterable[uuid.UUID]) -> tuple[set[str], set[str]]:
+    """(codes whose graph may change, codes whose one-step answer may change), in one query."""
+    pk = Lot._meta.pk
+    params = [pk.get_db_prep_value(lot_id, connection) for lot_id in set(lot_ids)]
+    if not params:
+        return set(), set()
+    with connection.cursor() as cursor:
+        cursor.execute(_AFFECTED_SQL.format(placeholders=", ".join(["%s"] * len(params))), params)
+        rows = cursor.fetchall()
+    return {code for code, _ in rows}, {code for code, near in rows if near}
+
+
+# --- Recall: every finished good downstream of a lot ------------------------------------------
+# One query: the downward walk (shortest path length per lot), the FG lots it reaches, and for
+# each the latest QC decision through a correlated subquery (portable: PostgreSQL and SQLite;
+# the (lot, -decided_at) index answers each with one index step).
+_RECALL_SQL = """
+WITH RECURSIVE
+root(lot_id) AS (SELECT id FROM lots WHERE lot_code = %s),
+down(lot_id, depth) AS (
+    SELECT lot_id, 0 FROM root
+    UNION
+    SELECT g.child_lot_id, down.depth + 1
+    FROM down JOIN lot_genealogy g ON g.parent_lot_id = down.lot_id
+    WHERE down.depth < %s
+),
+reach(lot_id, depth) AS (SELECT lot_id, MIN(depth) FROM down GROUP BY lot_id)
+SELECT {lot_columns}, r.depth AS path_length,
+    (SELECT d.decision FROM qc_decisions d WHERE d.lot_id = l.id
+     ORDER BY d.decided_at DESC, d.id DESC LIMIT 1) AS latest_decision,
+    (SELECT d.decided_at FROM qc_decisions d WHERE d.lot_id = l.id
+     ORDER BY d.decided_at DESC, d.id DESC LIMIT 1) AS latest_decision_at
+FROM reach r JOIN lots l ON l.id = r.lot_id
+WHERE l.lot_type = 'FG'
+""".format(lot_columns=", ".join(f"l.{name}" for name in _LOT_COLUMNS))
+
+
+def recall_report(*, lot_code: str) -> dict[str, Any] | None:
+    """Every FG lot downstream of a lot (the lot itself when it is FG, at path length 0).
+
+    {"lot_code", "generated_at", "affected_count", "total_weight_kg", "lots": [{"lot",
+    "path_length", "latest_decision", "latest_decision_at"}]}, lots by path length then code;
+    total_weight_kg sums the FG weights (lots without a weight count as 0). None: no such lot.
+    """
+    if not Lot.objects.filter(lot_code=lot_code).exists():
+        return None
+    rows = Lot.objects.raw(_RECALL_SQL, [lot_code, settings.TRACEABILITY_DEPTH_LIMIT])
+    entries = []
+    total = Decimal(0)
+    for lot in rows:
+        decided_at = lot.latest_decision_at
+        if decided_at is not None and not isinstance(decided_at, datetime):
+            decided_at = _sqlite_timestamp(decided_at)
+        if lot.weight_kg is not None:
+            total += lot.weight_kg
+        entries.append(
+            {
+                "lot": lot_as_dict(lot),
+                "path_length": int(lot.path_length),
+                "latest_decision": lot.latest_decision,
+                "latest_decision_at": None if decided_at is None else timestamp_text(decided_at),
+            }
+        )
+    entries.sort(key=lambda entry: (entry["path_length"], entry["lot"]["lot_code"]))
+    return {
+        "lot_code": lot_code,
+        "generated_at": timestamp_text(datetime.now(UTC)),
+        "affected_count": len(entries),
+        "total_weight_kg": decimal_text(total, _KG),
+        "lots": entries,
+    }
+
+
+RECALL_CSV_COLUMNS = (
+    "lot_code",
+    "lot_id",
+    "lot_type",
+    "weight_kg",
+    "created_at",
+    "path_length",
+    "latest_decision",
+    "latest_decision_at",
+)
+
+
+def recall_csv_rows(report: dict[str, Any]) -> Iterable[list[str]]:
+    """The recall report as CSV rows (header first); the same lots, in the same order."""
+    yield list(RECALL_CSV_COLUMNS)
+    for entry in report["lots"]:
+        lot = entry["lot"]
+        yield [
+            lot["lot_code"],
+            lot["id"],
+            lot["lot_type"] or "",
+            lot["weight_kg"] or "",
+            lot["created_at"],
+            str(entry["path_length"]),
+            entry["latest_decision"] or "",
+            entry["latest_decision_at"] or "",
+        ]

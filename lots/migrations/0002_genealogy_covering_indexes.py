@@ -5,28 +5,43 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('lots', '0001_initial'),
+        ("lots", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='lotgenealogy',
-            name='child_lot',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='parent_links', to='lots.lot'),
+            model_name="lotgenealogy",
+            name="child_lot",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="parent_links",
+                to="lots.lot",
+            ),
         ),
         migrations.AlterField(
-            model_name='lotgenealogy',
-            name='parent_lot',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='child_links', to='lots.lot'),
+            model_name="lotgenealogy",
+            name="parent_lot",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="child_links",
+                to="lots.lot",
+            ),
         ),
         migrations.AddIndex(
-            model_name='lotgenealogy',
-            index=models.Index(fields=['child_lot'], include=('parent_lot', 'quantity_used_kg'), name='lot_genealogy_up_idx'),
+            model_name="lotgenealogy",
+            index=models.Index(
+                fields=["child_lot"], include=("parent_lot", "quantity_used_kg"), name="lot_genealogy_up_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='lotgenealogy',
-            index=models.Index(fields=['parent_lot'], include=('child_lot', 'quantity_used_kg'), name='lot_genealogy_down_idx'),
+            model_name="lotgenealogy",
+            index=models.Index(
+                fields=["parent_lot"],
+                include=("child_lot", "quantity_used_kg"),
+                name="lot_genealogy_down_idx",
+            ),
         ),
     ]
