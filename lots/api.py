@@ -141,7 +141,8 @@ async def lot_parents_add(request: HttpRequest, lot_code: str, payload: ParentsI
     summary="One step back and one step forward from a lot",
 )
 async def traceability_one_step(request: HttpRequest, lot_code: str) -> dict:
-    trace = await sync_to_async(selectors.lot_traceability_one_step)(lot_code=lot_code)
+    # Cached in Valkey; every committed write that could change the answer retires it.
+    trace = await sync_to_async(trace_cache.one_step_cached)(lot_code=lot_code)
     if trace is None:
         raise Http404("Lot not found")
     return trace

@@ -127,12 +127,17 @@ def one_step_cached(*, lot_code: str) -> dict[str, Any] | None:
     return _cached(ONE_STEP, lot_code, (), lambda: selectors.lot_traceability_one_step(lot_code=lot_code))
 
 
-def traceability_invalidate(*, lot_ids: Iterable[uuid.UUID], lot_codes: Iterable[str] = ()) -> int:
-    """Retire the cached answers these lots' changes may have altered; returns the lots touched.
+def traceability_invalidate(
+    *,
+    lot_ids: Iterable[uuid.UUID] = (),
+    links: Iterable[tuple[uuid.UUID, uuid.UUID]] = (),
+    lot_codes: Iterable[str] = (),
+) -> int:
+    """Retire the cached answers these changes may have altered; returns the lots touched.
 
     `lot_codes` are extra codes to retire as if changed (e.g. the old code of a renamed lot).
     """
-    graph_codes, step_codes = selectors.genealogy_affected_codes(lot_ids=lot_ids)
+    graph_codes, step_codes = selectors.genealogy_affected_codes(lot_ids=lot_ids, links=links)
     extra = set(lot_codes)
     keys = [_version_key(GRAPH, code) for code in graph_codes | extra]
     keys += [_version_key(ONE_STEP, code) for code in step_codes | extra]
@@ -160,23 +165,35 @@ def genealogy_refresh_enqueue(*, lot_ids: Iterable[uuid.UUID]) -> int:
     return queued
 
 
-def _after_commit(lot_ids: frozenset[uuid.UUID], lot_codes: frozenset[str]) -> None:
+def _after_commit(
+    lot_ids: frozenset[uuid.UUID], links: frozenset[tuple[uuid.UUID, uuid.UUID]], lot_codes: frozenset[str]
+) -> None:
     try:
-        traceability_invalidate(lot_ids=lot_ids, lot_codes=lot_codes)
+        traceability_invalidate(lot_ids=lot_ids, links=links, lot_codes=lot_codes)
     finally:
-        genealogy_refresh_enqueue(lot_ids=lot_ids)
+        # The lots written, and the child of each new link: their graphs are warmed again.
+        genealogy_refresh_enqueue(lot_ids=lot_ids | {child for _, child in links})
 
 
-def genealogy_changed(*, lot_ids: Iterable[uuid.UUID], lot_codes: Iterable[str] = ()) -> None:
+def genealogy_changed(
+    *,
+    lot_ids: Iterable[uuid.UUID] = (),
+    links: Iterable[tuple[uuid.UUID, uuid.UUID]] = (),
+    lot_codes: Iterable[str] = (),
+) -> None:
     """Call inside the write's transaction; invalidation and the refresh run after it commits.
 
-    `lot_ids`: the lots created, edited or linked. `lot_codes`: codes that no longer name
-    those lots (a rename), whose cached answers must go too.
+    `lot_ids`: lots created or edited (a new lot's links to its parents need no listing: its
+    parents and their ancestors are found by walking up from it). `links`: (parent id,
+    child id) of links added between existing lots. `lot_codes`: codes that no longer name a
+    lot (the old code of a renamed lot), whose cached answers must go too. Listing more than
+    changed is safe (more is invalidated); listing less is not.
     """
     affected = frozenset(lot_ids)
+    new_links = frozenset(links)
     codes = frozenset(lot_codes)
     # robust: the write has committed; a failure here is logged by Django, never raised at the caller.
-    transaction.on_commit(lambda: _after_commit(affected, codes), robust=True)
+    transaction.on_commit(lambda: _after_commit(affected, new_links, codes), robust=True)
 
 
 def lot_edited(*, lot_id: uuid.UUID, previous_lot_code: str | None = None) -> None:

@@ -410,44 +410,67 @@ def graph_json(document: dict[str, Any]) -> bytes:
     return orjson.dumps(document, default=_json_default, option=_JSON_OPTIONS)
 
 
-# The lots whose cached answers a change to `seed` lots may alter: graphs change for the seeds
-# and every ancestor and descendant; one-step answers for the seeds and their direct
-# neighbours. The walks carry no depth: UNION on the lot id alone visits each lot once, which
-# also ends the walk on a cycle.
+# The lots whose cached answers a change may alter, in one query. A lot whose row changed
+# appears in the graph of itself and of every ancestor and descendant, and in the one-step
+# answers of itself and its direct neighbours. A new link parent -> child changes the graphs
+# of the parent and its ancestors (a new descendant side) and of the child and its descendants
+# (a new ancestor side) - not the parent's other descendants nor the child's other ancestors -
+# and the one-step answers of its two ends. The walks carry no depth: UNION on the lot id alone
+# visits each lot once, which also ends the walk on a cycle.
 _AFFECTED_SQL = """
 WITH RECURSIVE
-seed(lot_id) AS (SELECT id FROM lots WHERE id IN ({placeholders})),
 up(lot_id) AS (
-    SELECT lot_id FROM seed
+    SELECT id FROM lots WHERE id IN ({up_seed})
     UNION
     SELECT g.parent_lot_id FROM up JOIN lot_genealogy g ON g.child_lot_id = up.lot_id
 ),
 down(lot_id) AS (
-    SELECT lot_id FROM seed
+    SELECT id FROM lots WHERE id IN ({down_seed})
     UNION
     SELECT g.child_lot_id FROM down JOIN lot_genealogy g ON g.parent_lot_id = down.lot_id
 ),
 near(lot_id) AS (
-    SELECT lot_id FROM seed
+    SELECT id FROM lots WHERE id IN ({near_seed})
     UNION
-    SELECT g.parent_lot_id FROM lot_genealogy g WHERE g.child_lot_id IN (SELECT lot_id FROM seed)
+    SELECT g.parent_lot_id FROM lot_genealogy g WHERE g.child_lot_id IN ({changed})
     UNION
-    SELECT g.child_lot_id FROM lot_genealogy g WHERE g.parent_lot_id IN (SELECT lot_id FROM seed)
+    SELECT g.child_lot_id FROM lot_genealogy g WHERE g.parent_lot_id IN ({changed})
 )
 SELECT l.lot_code, CASE WHEN l.id IN (SELECT lot_id FROM near) THEN 1 ELSE 0 END
 FROM lots l
-WHERE l.id IN (SELECT lot_id FROM up UNION SELECT lot_id FROM down)
+WHERE l.id IN (SELECT lot_id FROM up UNION SELECT lot_id FROM down UNION SELECT lot_id FROM near)
 """
 
 
-def genealogy_affected_codes(*, lot_ids: Iterable[uuid.UUID]) -> tuple[set[str], set[str]]:
-    """(codes whose graph may change, codes whose one-step answer may change), in one query."""
-    pk = Lot._meta.pk
-    params = [pk.get_db_prep_value(lot_id, connection) for lot_id in set(lot_ids)]
-    if not params:
+def genealogy_affected_codes(
+    *, lot_ids: Iterable[uuid.UUID] = (), links: Iterable[tuple[uuid.UUID, uuid.UUID]] = ()
+) -> tuple[set[str], set[str]]:
+    """(codes whose graph may have changed, codes whose one-step answer may have changed).
+
+    `lot_ids`: lots created or edited; `links`: (parent id, child id) of links added.
+    """
+    changed = set(lot_ids)
+    links = set(links)
+    if not changed and not links:
         return set(), set()
+    parents = {parent for parent, _ in links}
+    children = {child for _, child in links}
+    seeds = {
+        "up_seed": changed | parents,
+        "down_seed": changed | children,
+        "near_seed": changed | parents | children,
+        "changed": changed,
+    }
+    pk = Lot._meta.pk
+    params: list[Any] = []
+    placeholders: dict[str, str] = {}
+    for name in ("up_seed", "down_seed", "near_seed", "changed", "changed"):
+        ids = [pk.get_db_prep_value(lot_id, connection) for lot_id in seeds[name]]
+        # IN (NULL) matches nothing: an empty seed without an empty IN list (invalid SQL).
+        placeholders[name] = ", ".join(["%s"] * len(ids)) or "NULL"
+        params += ids
     with connection.cursor() as cursor:
-        cursor.execute(_AFFECTED_SQL.format(placeholders=", ".join(["%s"] * len(params))), params)
+        cursor.execute(_AFFECTED_SQL.format(**placeholders), params)
         rows = cursor.fetchall()
     return {code for code, _ in rows}, {code for code, near in rows if near}
 

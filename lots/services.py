@@ -172,7 +172,8 @@ def lot_create(
             raise Conflict("Lot code already exists") from None
         raise
     _write_links(lot, locked_parents)
-    genealogy_changed(lot_ids=[lot.pk, *(p.pk for p in locked_parents.values())])
+    # Walking up from the new lot finds its parents and their ancestors (issue 3: exact invalidation).
+    genealogy_changed(lot_ids=[lot.pk])
     _count_after_commit(lot)
     return lot
 
@@ -213,5 +214,5 @@ def lot_parents_add(*, lot_code: str, actor: User, parents: Sequence[ParentRef])
         raise Conflict(f"Lot {child.lot_code} is already linked to parent {sorted(already_linked)[0]}")
     _check_consumable(locked_parents)
     links = _write_links(child, locked_parents)
-    genealogy_changed(lot_ids=[child.pk, *(p.pk for p in locked_parents.values())])
+    genealogy_changed(links=[(parent.pk, child.pk) for parent in locked_parents.values()])
     return links

@@ -145,6 +145,7 @@ def test_a_cycle_inserted_by_raw_sql_does_not_loop(settings):
     document = lot_graph_document(lot_code="A")
     assert sorted(node["lot"]["lot_code"] for node in document["nodes"]) == ["A", "B", "C"]
     assert genealogy_affected_codes(lot_ids=[lots["B"].pk]) == ({"A", "B", "C"}, {"A", "B", "C"})
+    assert genealogy_affected_codes(links=[(lots["C"].pk, lots["A"].pk)])[0] == {"A", "B", "C"}
 
 
 @pytest.mark.django_db
@@ -178,3 +179,11 @@ def test_affected_codes_are_ancestors_and_descendants_with_direct_neighbours_for
     graph_codes, step_codes = genealogy_affected_codes(lot_ids=[lots["B"].pk])
     assert graph_codes == {"A", "B", "C", "D"}
     assert step_codes == {"A", "B", "C"}
+
+
+@pytest.mark.django_db
+def test_a_new_link_affects_the_parents_ancestors_and_the_childs_descendants_only():
+    lots = genealogy([("GP", "P"), ("P", "OTHER-CHILD"), ("OTHER-PARENT", "C"), ("C", "GC")])
+    graph_codes, step_codes = genealogy_affected_codes(links=[(lots["P"].pk, lots["C"].pk)])
+    assert graph_codes == {"GP", "P", "C", "GC"}
+    assert step_codes == {"P", "C"}
