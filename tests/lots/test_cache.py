@@ -13,7 +13,7 @@ from prometheus_client import REGISTRY
 from accounts.models import Role
 from lots import cache as trace_cache
 from lots.models import Lot
-from tests.api_support import demo_user, post_json
+from tests.api_support import bearer, demo_user, post_json
 from tests.lots.conftest import genealogy
 
 pytestmark = pytest.mark.django_db
@@ -140,9 +140,7 @@ def test_a_read_never_returns_a_graph_older_than_the_last_committed_write(demo):
     """Write, read, write, read against real Redis and real commits (no test transaction)."""
     operator = demo_user(Role.OPERATOR)
     client = Client()
-    auth = {
-        "HTTP_AUTHORIZATION": f"Bearer {__import__('accounts.tokens').tokens.token_issue(user_id=str(operator.pk), role=operator.role)}"
-    }
+    auth = bearer(operator)
     expected = {"RAW-BEEF-001", "MIX-BATCH-88", "FG-DONER-X1"}
     for step in range(3):
         body = client.get("/api/traceability/RAW-BEEF-001/graph", **auth).json()
