@@ -156,12 +156,21 @@ def genealogy_refresh_enqueue(*, lot_ids: Iterable[uuid.UUID]) -> int:
     from lots.tasks import genealogy_enqueue  # the tasks module imports this one
 
     queued = 0
-    for lot_id in lot_ids:
+    pending = sorted(lot_ids)
+    for index, lot_id in enumerate(pending):
         try:
             genealogy_enqueue(lot_id=lot_id)
             queued += 1
         except Exception:
-            logger.error("could not queue the genealogy refresh of lot %s", lot_id, exc_info=True)
+            # The broker is down: the rest would fail the same way, each after a timeout.
+            logger.error(
+                "could not queue the genealogy refresh of %d lots (from %s on); their graphs are "
+                "computed on the next read instead",
+                len(pending) - index,
+                lot_id,
+                exc_info=True,
+            )
+            break
     return queued
 
 

@@ -47,6 +47,11 @@ def compute_genealogy(self, lot_id: str) -> dict | None:
     return None if body is None else orjson.loads(body)
 
 
+# One quick reconnect attempt when publishing (kombu otherwise waits 2 s before retrying):
+# a write's after-commit refresh must not hold its request for long when the broker is down.
+_PUBLISH_CONNECT_OPTIONS = {"max_retries": 1, "interval_start": 0, "interval_step": 0.1, "interval_max": 0.1}
+
+
 def genealogy_enqueue(*, lot_id: uuid.UUID | str, task_id: str | None = None) -> str:
     """Queue `compute_genealogy` (or run it inline when tasks are eager); returns the job id.
 
@@ -57,7 +62,7 @@ def genealogy_enqueue(*, lot_id: uuid.UUID | str, task_id: str | None = None) ->
     app = compute_genealogy.app
     if app.conf.task_always_eager:
         return compute_genealogy.apply_async(args=[str(lot_id)], task_id=task_id).id
-    with app.connection_for_write() as connection:
+    with app.connection_for_write(transport_options=_PUBLISH_CONNECT_OPTIONS) as connection:
         result = compute_genealogy.apply_async(
             args=[str(lot_id)], task_id=task_id, connection=connection, retry=False
         )
