@@ -31,7 +31,7 @@ LAYERS: tuple[str, ...] = (
     LotType.FG,
 )
 # Share of the lots in each layer: few big raw batches, many finished-goods packs.
-LAYER_SHARES: tuple[float, ...] = (0.025, 0.04, 0.08, 0.12, 0.20, 0.25, 0.285)
+LAYER_SHARES: tuple[float, ...] = (0.015, 0.04, 0.08, 0.12, 0.20, 0.25, 0.295)
 PARENTS_PER_CHILD = (2, 4)
 _CENT = Decimal("0.01")
 _BATCH = 5000

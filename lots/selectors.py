@@ -173,7 +173,9 @@ _LOT_COLUMNS = (
 # pass over lot_genealogy; the covering indexes (lots/migrations/0002) make each step an
 # index-only lookup on PostgreSQL.
 # UNION (not UNION ALL) drops repeated rows, and the depth bound ends the walk even when a
-# cycle was written into the table behind the application's back.
+# cycle was written into the table behind the application's back. Edges come once each
+# (DISTINCT: an edge can be walked at two depths), ordered by (parent id, child id): the
+# database sorts them far faster than Python compares UUIDs.
 # Portable SQL: it runs unchanged on PostgreSQL and SQLite.
 _GRAPH_SQL = """
 WITH RECURSIVE
@@ -209,9 +211,12 @@ SELECT 'n' AS kind, {lot_columns}, n.depth AS depth,
        NULL AS edge_parent_id, NULL AS edge_child_id, NULL AS edge_quantity
 FROM nodes n JOIN lots l ON l.id = n.lot_id
 UNION ALL
-SELECT 'e', {null_columns}, NULL, parent_id, child_id, quantity FROM up
-UNION ALL
-SELECT 'e', {null_columns}, NULL, parent_id, child_id, quantity FROM down
+SELECT 'e', {null_columns}, NULL, parent_id, child_id, quantity
+FROM (SELECT DISTINCT parent_id, child_id, quantity
+      FROM (SELECT parent_id, child_id, quantity FROM up
+            UNION ALL
+            SELECT parent_id, child_id, quantity FROM down) walked) edges
+ORDER BY 1, 13, 14
 """.format(
     lot_columns=", ".join(f"l.{name}" for name in _LOT_COLUMNS),
     null_columns=", ".join("NULL" for _ in _LOT_COLUMNS),
@@ -298,13 +303,13 @@ def _json_default(value: object) -> object:
     raise TypeError(f"cannot render {type(value).__name__} as JSON")
 
 
-def _sqlite_uuid(value: object) -> uuid.UUID | None:
-    return None if value is None else uuid.UUID(str(value))
+def _sqlite_uuid(value: object) -> str | None:
+    return None if value is None else str(uuid.UUID(str(value)))
 
 
 def _sqlite_decimal(scale: Decimal):
-    def convert(value: object) -> Decimal | None:
-        return None if value is None else Decimal(str(value)).quantize(scale)
+    def convert(value: object) -> str | None:
+        return None if value is None else format(Decimal(str(value)).quantize(scale), "f")
 
     return convert
 
@@ -325,27 +330,31 @@ def _identity(value: object) -> object:
     return value
 
 
-def _row_converters() -> tuple:
-    """Per column of a graph row: a function turning the driver's value into a JSON-ready one."""
-    if connection.vendor == "postgresql":
-        # psycopg already gives UUID, Decimal at the column scale and aware UTC datetimes.
-        lot = (_identity,) * 8 + (_json_fragment, _identity)
-        edge = (_identity, _identity, _identity)
-    else:
-        lot = (
-            _sqlite_uuid,
-            _identity,
-            _identity,
-            _sqlite_uuid,
-            _sqlite_uuid,
-            _sqlite_uuid,
-            _sqlite_decimal(_KG),
-            _sqlite_decimal(_CELSIUS),
-            _json_fragment,
-            _sqlite_timestamp,
-        )
-        edge = (_sqlite_uuid, _sqlite_uuid, _sqlite_decimal(_KG))
-    return lot, edge
+_SQLITE_LOT_CONVERTERS = (
+    _sqlite_uuid,
+    _identity,
+    _identity,
+    _sqlite_uuid,
+    _sqlite_uuid,
+    _sqlite_uuid,
+    _sqlite_decimal(_KG),
+    _sqlite_decimal(_CELSIUS),
+    _json_fragment,
+    _sqlite_timestamp,
+)
+_SQLITE_QUANTITY = _sqlite_decimal(_KG)
+
+
+def _plain_loaders(raw_cursor: Any) -> None:
+    """Load uuid and numeric columns as their text (what the JSON needs: lowercase canonical
+    UUIDs, decimals at the column scale) and timestamps with psycopg's C loader (Django's own
+    is Python): the cursor then hands back values orjson renders without a Python callback."""
+    from psycopg.types.datetime import TimestamptzLoader
+    from psycopg.types.string import TextLoader
+
+    raw_cursor.adapters.register_loader("uuid", TextLoader)
+    raw_cursor.adapters.register_loader("numeric", TextLoader)
+    raw_cursor.adapters.register_loader("timestamptz", TimestamptzLoader)
 
 
 def lot_graph_document(
@@ -353,53 +362,55 @@ def lot_graph_document(
 ) -> dict[str, Any] | None:
     """The contract's graph body (section 7) as JSON-ready values; None when no such lot.
 
-    Same query and same answer as `lot_graph`, without model instances. Values are ready
-    for `graph_json` (UUID and datetime objects, decimals as Decimal at the column scale).
+    Same query and same answer as `lot_graph`, without model instances: ids and decimals
+    are strings already, timestamps aware UTC datetimes, metadata raw JSON (see `graph_json`).
     """
     params = _graph_params(lot_code=lot_code, direction=direction, max_depth=max_depth)
+    on_postgresql = connection.vendor == "postgresql"
     with connection.cursor() as cursor:
+        if on_postgresql:
+            _plain_loaders(cursor.cursor)
         cursor.execute(_GRAPH_SQL, params)
         rows = cursor.fetchall()
-    lot_converters, edge_converters = _row_converters()
-    fast = connection.vendor == "postgresql"
     columns = _LOT_COLUMNS
     n_columns = len(columns)
     root_code: str | None = None
-    nodes: dict[object, dict[str, Any]] = {}
-    edges: dict[tuple, dict[str, Any]] = {}
-    to_parent, to_child, to_quantity = edge_converters
+    nodes: dict[str, dict[str, Any]] = {}
+    edges: list[dict[str, Any]] = []
     for row in rows:
         if row[0] == "n":
-            values = row[1 : n_columns + 1]
-            if fast:
-                lot = dict(zip(columns, values, strict=True))
+            if on_postgresql:
+                lot = dict(zip(columns, row[1 : n_columns + 1], strict=True))
                 lot["metadata"] = _json_fragment(lot["metadata"])
             else:
                 lot = {
                     name: convert(value)
-                    for name, convert, value in zip(columns, lot_converters, values, strict=True)
+                    for name, convert, value in zip(
+                        columns, _SQLITE_LOT_CONVERTERS, row[1 : n_columns + 1], strict=True
+                    )
                 }
             depth = int(row[n_columns + 1])
             if depth == 0:
                 root_code = lot["lot_code"]
             # A lot reached both ways (only possible through a cycle) keeps its first depth.
             nodes.setdefault(lot["id"], {"lot": lot, "depth": depth})
+        elif on_postgresql:
+            edges.append({"parent_lot_id": row[-3], "child_lot_id": row[-2], "quantity_used_kg": row[-1]})
         else:
-            parent_id = to_parent(row[-3])
-            child_id = to_child(row[-2])
-            if (parent_id, child_id) not in edges:
-                edges[parent_id, child_id] = {
-                    "parent_lot_id": parent_id,
-                    "child_lot_id": child_id,
-                    "quantity_used_kg": to_quantity(row[-1]),
+            edges.append(
+                {
+                    "parent_lot_id": _sqlite_uuid(row[-3]),
+                    "child_lot_id": _sqlite_uuid(row[-2]),
+                    "quantity_used_kg": _SQLITE_QUANTITY(row[-1]),
                 }
+            )
     if root_code is None:
         return None
     ordered_nodes = sorted(nodes.values(), key=lambda node: (node["depth"], node["lot"]["lot_code"]))
     return {
         "root": root_code,
         "nodes": ordered_nodes,
-        "edges": [edges[key] for key in sorted(edges)],
+        "edges": edges,
         "ancestor_count": sum(1 for node in ordered_nodes if node["depth"] < 0),
         "descendant_count": sum(1 for node in ordered_nodes if node["depth"] > 0),
     }
@@ -514,7 +525,7 @@ def recall_report(*, lot_code: str) -> dict[str, Any] | None:
     total = Decimal(0)
     for lot in rows:
         decided_at = lot.latest_decision_at
-        if decided_at is not None and not isinstance(decided_at, datetime):
+        if decided_at is not None and not isinstance(decided_at, datetime):  # SQLite: text
             decided_at = _sqlite_timestamp(decided_at)
         if lot.weight_kg is not None:
             total += lot.weight_kg
