@@ -14,7 +14,7 @@ from typing import Literal
 from asgiref.sync import sync_to_async
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from ninja import Query, Router, Schema, Status
-from pydantic import ConfigDict, Field
+from pydantic import Field
 
 from accounts.auth import any_role, roles
 from accounts.models import Role
@@ -43,8 +43,6 @@ _ERRORS = {401: DetailOut, 403: DetailOut, 429: DetailOut}
 
 
 class LotFilters(Schema):
-    model_config = ConfigDict(extra="forbid")
-
     limit: int = Field(100, ge=1, le=1000)
     offset: int = Field(0, ge=0, le=10_000_000)
     lot_type: LotType | None = None
