@@ -150,3 +150,10 @@ def test_a_real_worker_runs_a_job_to_success_and_the_jobs_endpoint_shows_it(demo
             worker.kill()
             output, _ = worker.communicate()
     assert b"lots.compute_genealogy" in output  # the worker, not this process, ran it
+
+
+def test_tasks_are_django_tasks_that_can_wait_for_the_commit():
+    from flowviz import celery_app
+
+    assert compute_genealogy.app is celery_app
+    assert callable(compute_genealogy.delay_on_commit)
