@@ -132,15 +132,20 @@ def traceability_invalidate(
     lot_ids: Iterable[uuid.UUID] = (),
     links: Iterable[tuple[uuid.UUID, uuid.UUID]] = (),
     lot_codes: Iterable[str] = (),
+    graph_codes: Iterable[str] = (),
+    step_codes: Iterable[str] = (),
 ) -> int:
     """Retire the cached answers these changes may have altered; returns the lots touched.
 
-    `lot_codes` are extra codes to retire as if changed (e.g. the old code of a renamed lot).
+    `lot_codes` are extra codes to retire as if changed (e.g. the old code of a renamed lot);
+    `graph_codes` / `step_codes` extra codes whose graph / one-step answers to retire.
     """
-    graph_codes, step_codes = selectors.genealogy_affected_codes(lot_ids=lot_ids, links=links)
+    found_graph, found_step = selectors.genealogy_affected_codes(lot_ids=lot_ids, links=links)
     extra = set(lot_codes)
-    keys = [_version_key(GRAPH, code) for code in graph_codes | extra]
-    keys += [_version_key(ONE_STEP, code) for code in step_codes | extra]
+    graph_codes = found_graph | set(graph_codes) | extra
+    step_codes = found_step | set(step_codes) | extra
+    keys = [_version_key(GRAPH, code) for code in graph_codes]
+    keys += [_version_key(ONE_STEP, code) for code in step_codes]
     if not keys:
         return 0
     try:
@@ -148,7 +153,7 @@ def traceability_invalidate(
     except Exception:
         # Nothing else can be done from here; entries expire after TRACEABILITY_CACHE_SECONDS.
         logger.error("cache unavailable; %d traceability entries not invalidated", len(keys), exc_info=True)
-    return len(graph_codes | extra)
+    return len(graph_codes)
 
 
 def genealogy_refresh_enqueue(*, lot_ids: Iterable[uuid.UUID]) -> int:
@@ -175,10 +180,15 @@ def genealogy_refresh_enqueue(*, lot_ids: Iterable[uuid.UUID]) -> int:
 
 
 def _after_commit(
-    lot_ids: frozenset[uuid.UUID], links: frozenset[tuple[uuid.UUID, uuid.UUID]], lot_codes: frozenset[str]
+    lot_ids: frozenset[uuid.UUID],
+    links: frozenset[tuple[uuid.UUID, uuid.UUID]],
+    lot_codes: frozenset[str],
+    before: tuple[set[str], set[str]],
 ) -> None:
     try:
-        traceability_invalidate(lot_ids=lot_ids, links=links, lot_codes=lot_codes)
+        traceability_invalidate(
+            lot_ids=lot_ids, links=links, lot_codes=lot_codes, graph_codes=before[0], step_codes=before[1]
+        )
     finally:
         # The lots written, and the child of each new link: their graphs are warmed again.
         genealogy_refresh_enqueue(lot_ids=lot_ids | {child for _, child in links})
@@ -197,12 +207,17 @@ def genealogy_changed(
     child id) of links added between existing lots. `lot_codes`: codes that no longer name a
     lot (the old code of a renamed lot), whose cached answers must go too. Listing more than
     changed is safe (more is invalidated); listing less is not.
+
+    The affected lots are found twice: now, inside the transaction (so a caller about to
+    delete a lot or a link, which calls this first, still has its relatives counted), and
+    again after the commit (so a concurrent write that committed in between is counted too).
     """
     affected = frozenset(lot_ids)
     new_links = frozenset(links)
     codes = frozenset(lot_codes)
+    before = selectors.genealogy_affected_codes(lot_ids=affected, links=new_links)
     # robust: the write has committed; a failure here is logged by Django, never raised at the caller.
-    transaction.on_commit(lambda: _after_commit(affected, new_links, codes), robust=True)
+    transaction.on_commit(lambda: _after_commit(affected, new_links, codes, before), robust=True)
 
 
 def lot_edited(*, lot_id: uuid.UUID, previous_lot_code: str | None = None) -> None:

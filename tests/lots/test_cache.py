@@ -191,3 +191,27 @@ def test_writes_commit_when_valkey_is_down(demo, django_capture_on_commit_callba
         )
     assert response.status_code == 201
     assert Lot.objects.filter(lot_code="FG-NO-CACHE").exists()
+
+
+def test_link_deleted_after_the_hook_retires_the_former_relatives(demo, django_capture_on_commit_callbacks):
+    """The admin calls the hook before deleting: the relatives are counted while they still are."""
+    from lots.models import LotGenealogy
+
+    assert "FG-DONER-X1" in codes(graph("RAW-BEEF-001"))
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        link = LotGenealogy.objects.get(
+            parent_lot__lot_code="MIX-BATCH-88", child_lot__lot_code="FG-DONER-X1"
+        )
+        trace_cache.genealogy_changed(lot_ids=[link.parent_lot_id, link.child_lot_id])
+        link.delete()
+    assert "FG-DONER-X1" not in codes(graph("RAW-BEEF-001"))
+    assert trace_cache.one_step_cached(lot_code="FG-DONER-X1")["parents"] == []
+
+
+def test_deleted_lot_no_longer_answers_from_the_cache(django_capture_on_commit_callbacks):
+    lots = genealogy([], lot_types={"LONELY": "RAW"})
+    assert trace_cache.graph_json_cached(lot_code="LONELY") is not None
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        trace_cache.genealogy_changed(lot_ids=[lots["LONELY"].pk])
+        lots["LONELY"].delete()
+    assert trace_cache.graph_json_cached(lot_code="LONELY") is None
