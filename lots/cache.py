@@ -23,6 +23,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import quote
 
 from django.conf import settings
 from django.core.cache import cache
@@ -44,8 +45,13 @@ def _entry_timeout() -> int:
     return getattr(settings, "TRACEABILITY_CACHE_SECONDS", 3600)
 
 
+def _code_part(lot_code: str) -> str:
+    # Lot codes are free text: quoted so a key never holds spaces, colons or control characters.
+    return quote(lot_code, safe="-_.")
+
+
 def _version_key(kind: str, lot_code: str) -> str:
-    return f"{_PREFIX}:ver:{kind}:{lot_code}"
+    return f"{_PREFIX}:ver:{kind}:{_code_part(lot_code)}"
 
 
 def _lot_version(kind: str, lot_code: str) -> str:
@@ -63,7 +69,7 @@ def _lot_version(kind: str, lot_code: str) -> str:
 
 
 def _entry_key(kind: str, lot_code: str, token: str, *params: object) -> str:
-    return ":".join((_PREFIX, kind, lot_code, token, *map(str, params)))
+    return ":".join((_PREFIX, kind, _code_part(lot_code), token, *map(str, params)))
 
 
 def _cached(kind: str, lot_code: str, params: tuple, compute: Callable[[], Any]) -> Any:
@@ -98,7 +104,9 @@ def graph_json_cached(
         document = selectors.lot_graph_document(lot_code=lot_code, direction=direction, max_depth=max_depth)
         return None if document is None else selectors.graph_json(document)
 
-    return _cached(GRAPH, lot_code, (direction, "all" if max_depth is None else max_depth), compute)
+    # Depths past the limit are the same walk as no depth at all: one entry for them.
+    depth_key = "all" if max_depth is None or max_depth >= settings.TRACEABILITY_DEPTH_LIMIT else max_depth
+    return _cached(GRAPH, lot_code, (direction, depth_key), compute)
 
 
 def graph_refresh(*, lot_code: str) -> bytes | None:

@@ -238,3 +238,12 @@ def test_openapi_documents_the_traceability_endpoints(headers):
     assert "RecallOut" in str(paths["/api/recall/{lot_code}"]["get"]["responses"]["200"])
     assert "JobCreatedOut" in str(paths["/api/traceability/{lot_code}/jobs"]["post"]["responses"]["202"])
     assert "JobOut" in str(paths["/api/jobs/{job_id}"]["get"]["responses"]["200"])
+
+
+def test_lot_codes_with_spaces_and_a_huge_max_depth_are_served(headers):
+    genealogy([("RAW 1: beef", "MIX 1")])
+    auth = headers()
+    for _ in range(2):  # computed, then from the cache
+        response = get("/api/traceability/RAW%201%3A%20beef/graph?max_depth=99999999999999999999", auth)
+        assert response.status_code == 200
+        assert [n["lot"]["lot_code"] for n in response.json()["nodes"]] == ["RAW 1: beef", "MIX 1"]
