@@ -110,11 +110,12 @@ def _start_worker(queue: str) -> subprocess.Popen:
     credentials = quote(db["USER"] or "", safe="")
     if db.get("PASSWORD"):
         credentials += ":" + quote(db["PASSWORD"], safe="")
+    host = f"{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
     env = {
         **os.environ,
         # The worker uses this run's test database and the test settings (SECRET_KEY etc.).
         "DJANGO_SETTINGS_MODULE": "tests.settings",
-        "DATABASE_URL": f"postgres://{credentials}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+        "DATABASE_URL": f"postgres://{credentials}@{host}/{db['NAME']}",
         "CELERY_TASK_ALWAYS_EAGER": "false",
         "DB_POOL": "false",
     }
