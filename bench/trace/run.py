@@ -190,6 +190,8 @@ def main() -> None:
             f"{statistics.median(group['naive']):.0f} ms; ratio "
             f"{statistics.median(group['naive']) / statistics.median(group['db']):.0f}x"
         )
+    # The cached bodies are megabytes each: leave nothing behind in the shared Redis.
+    cache.delete_pattern("*")  # django-redis: only this run's key prefix
     cache.close()
 
 
