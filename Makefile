@@ -49,3 +49,9 @@ clean:
 # BENCH_WARMUP, BENCH_CONNECTIONS, BENCH_ENDPOINTS (see bench/api/run.py). Needs `wrk`.
 bench-api: install
 	$(BIN)/python bench/api/run.py
+
+# --- Traceability benchmark (issue 3): 200,000 generated lots on PostgreSQL, graph endpoint
+# vs naive traversal, warm cache. BENCH_DATABASE_URL, BENCH_REDIS_URL, BENCH_LOTS, BENCH_RUNS
+# (see bench/trace/run.py). Generates the factory on first run.
+bench-trace: install
+	$(BIN)/python bench/trace/run.py

@@ -262,3 +262,12 @@ API_SKIPPED_MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
 ]
+
+# --- Traceability engine (issue 3) ---------------------------------------------------------
+# Inline (eager) tasks record their results too, so GET /api/jobs/{id} works without a broker.
+CELERY_TASK_STORE_EAGER_RESULT = True
+# Lifetime of a cached traceability answer; writes retire entries long before that.
+TRACEABILITY_CACHE_SECONDS = env_int("TRACEABILITY_CACHE_SECONDS", 3600)
+# The genealogy's covering indexes use INCLUDE, which SQLite ignores (it keeps the key column):
+# expected on the embedded default, so its warning is silenced.
+SILENCED_SYSTEM_CHECKS = ["models.W040"]

@@ -6,10 +6,13 @@ selector or one transactional service call in a worker thread.
 
 from __future__ import annotations
 
+import csv
+import io
 import uuid
+from typing import Literal
 
 from asgiref.sync import sync_to_async
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
@@ -17,9 +20,21 @@ from accounts.auth import any_role, roles
 from accounts.models import Role
 from accounts.schemas import DetailOut
 from flowviz.throttling import read_throttle, traceability_throttle, write_throttle
-from lots import selectors, services
+from lots import cache as trace_cache
+from lots import jobs, selectors, services
 from lots.models import LotType
-from lots.schemas import LinkOut, LotIn, LotOut, ParentIn, ParentsIn, TraceabilityOut
+from lots.schemas import (
+    GraphOut,
+    JobCreatedOut,
+    JobOut,
+    LinkOut,
+    LotIn,
+    LotOut,
+    ParentIn,
+    ParentsIn,
+    RecallOut,
+    TraceabilityOut,
+)
 
 router = Router(tags=["lots"])
 
@@ -124,7 +139,118 @@ async def lot_parents_add(request: HttpRequest, lot_code: str, payload: ParentsI
     summary="One step back and one step forward from a lot",
 )
 async def traceability_one_step(request: HttpRequest, lot_code: str) -> dict:
-    trace = await sync_to_async(selectors.lot_traceability_one_step)(lot_code=lot_code)
+    # Cached in Valkey; every committed write that could change the answer retires it.
+    trace = await sync_to_async(trace_cache.one_step_cached)(lot_code=lot_code)
     if trace is None:
         raise Http404("Lot not found")
     return trace
+
+
+# --- Deep traceability, recall and genealogy jobs (issue 3, contract section 7) --------------
+
+_RECALL_READERS = roles(Role.ADMIN, Role.MANAGER, Role.AUDITOR)
+
+
+@router.get(
+    "/traceability/{lot_code}/graph",
+    response={200: GraphOut, 404: DetailOut, **_ERRORS},
+    auth=any_role,
+    throttle=traceability_throttle,
+    tags=["traceability"],
+    summary="The whole genealogy of a lot (ancestors and/or descendants), in one query",
+    description=(
+        "Nodes carry their signed shortest distance from the lot (negative: ancestors). "
+        "`max_depth` omitted: no limit (cycles are guarded against). Served from the cache when warm; "
+        "every committed write that could change the graph retires the cached answer."
+    ),
+)
+async def traceability_graph(
+    request: HttpRequest,
+    lot_code: str,
+    direction: Literal["both", "up", "down"] = "both",
+    max_depth: int | None = Query(None, ge=0, description="Steps to walk; omitted: no limit"),
+) -> HttpResponse:
+    body = await sync_to_async(trace_cache.graph_json_cached)(
+        lot_code=lot_code, direction=direction, max_depth=max_depth
+    )
+    if body is None:
+        raise Http404("Lot not found")
+    # Already rendered (and cached) as the contract's JSON: sent as it is.
+    return HttpResponse(body, content_type="application/json")
+
+
+def _csv_line(row: list[str]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerow(row)
+    return buffer.getvalue()
+
+
+@router.get(
+    "/recall/{lot_code}",
+    response={200: RecallOut, 404: DetailOut, **_ERRORS},
+    auth=_RECALL_READERS,
+    throttle=traceability_throttle,
+    tags=["traceability"],
+    summary="Recall report: every finished-goods lot downstream of a lot",
+    description=(
+        "Each FG lot reached going down the genealogy (the lot itself when it is FG), with the "
+        "length of the shortest path, its latest QC decision and the total weight affected. "
+        "`format=csv` streams the same rows as a CSV download (columns: "
+        + ", ".join(selectors.RECALL_CSV_COLUMNS)
+        + ")."
+    ),
+)
+async def recall(
+    request: HttpRequest, lot_code: str, format: Literal["json", "csv"] = "json"
+) -> HttpResponse | dict:
+    report = await sync_to_async(selectors.recall_report)(lot_code=lot_code)
+    if report is None:
+        raise Http404("Lot not found")
+    if format == "json":
+        return report
+
+    async def lines():
+        for row in selectors.recall_csv_rows(report):
+            yield _csv_line(row)
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    safe_code = "".join(c if c.isalnum() or c in "-_." else "_" for c in lot_code)
+    response["Content-Disposition"] = f'attachment; filename="recall-{safe_code}.csv"'
+    return response
+
+
+@router.post(
+    "/traceability/{lot_code}/jobs",
+    response={202: JobCreatedOut, 404: DetailOut, 503: DetailOut, **_ERRORS},
+    auth=any_role,
+    throttle=traceability_throttle,
+    tags=["traceability"],
+    summary="Compute a lot's whole genealogy in the background (Celery)",
+)
+async def traceability_job_start(request: HttpRequest, lot_code: str) -> Status:
+    try:
+        job_id = await sync_to_async(jobs.genealogy_job_start)(lot_code=lot_code)
+    except jobs.JobQueueUnavailable:
+        return Status(503, {"detail": "The job queue is unavailable; try again later"})
+    if job_id is None:
+        raise Http404("Lot not found")
+    return Status(202, {"job_id": job_id, "status": "PENDING", "status_url": f"/api/jobs/{job_id}"})
+
+
+@router.get(
+    "/jobs/{job_id}",
+    response={200: JobOut, 404: DetailOut, **_ERRORS},
+    auth=any_role,
+    throttle=read_throttle,
+    tags=["traceability"],
+    summary="State and result of a background genealogy job",
+    description=(
+        "Jobs are recorded when started, so an id that no job was started with is a 404 "
+        "(not Celery's PENDING). `result` is the graph once the job succeeded."
+    ),
+)
+async def traceability_job(request: HttpRequest, job_id: uuid.UUID) -> dict:
+    job = await sync_to_async(jobs.genealogy_job_get)(job_id=job_id)
+    if job is None:
+        raise Http404("Job not found")
+    return job

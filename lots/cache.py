@@ -1,44 +1,237 @@
 """Cached traceability answers and their invalidation.
 
 Every write that changes a lot or the genealogy calls `genealogy_changed(lot_ids=...)`
-inside its transaction; the cached answers are dropped only after the commit, so a read
-never sees a graph older than the last committed write.
+inside its transaction. After the commit, exactly the answers that may have changed are
+dropped: the graphs of the changed lots and of all their ancestors and descendants, and the
+one-step answers of the changed lots and their direct neighbours. Then a background refresh
+of the changed lots' graphs is queued (Celery); a broker that is down is logged, never raised.
+
+How entries are keyed: each lot has a version token per kind of answer (`graph`, `step`),
+and an answer is stored under (kind, lot code, token, parameters). Invalidation deletes the
+tokens; the next read mints a fresh random one, so every old entry becomes unreachable at
+once (and expires on its own). A reader takes the token *before* querying the database, so
+an answer computed from data older than a commit can only ever be stored under a token that
+commit already retired: a read never returns a graph older than the last committed write.
+
+Valkey down: every cache call is guarded; reads fall back to the database and still answer.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import quote
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+
+from flowviz.metrics import TRACEABILITY_QUERY_SECONDS
+from lots import selectors
 
 logger = logging.getLogger(__name__)
 
 # Bump when the shape of a cached value changes: old entries are then never read.
-SCHEMA_VERSION = 1
-_GENERATION_KEY = f"trace:v{SCHEMA_VERSION}:generation"
+SCHEMA_VERSION = 2
+_PREFIX = f"trace:v{SCHEMA_VERSION}"
+GRAPH = "graph"
+ONE_STEP = "step"
 
 
-def _generation() -> int:
+def _entry_timeout() -> int:
+    return getattr(settings, "TRACEABILITY_CACHE_SECONDS", 3600)
+
+
+def _code_part(lot_code: str) -> str:
+    # Lot codes are free text: quoted so a key never holds spaces, colons or control characters.
+    return quote(lot_code, safe="-_.")
+
+
+def _version_key(kind: str, lot_code: str) -> str:
+    return f"{_PREFIX}:ver:{kind}:{_code_part(lot_code)}"
+
+
+def _lot_version(kind: str, lot_code: str) -> str:
+    """The lot's current token for this kind of answer (minted when there is none)."""
+    key = _version_key(kind, lot_code)
+    token = cache.get(key)
+    if token is None:
+        # Expires like the entries it keys (an expired token only makes its entries unreachable),
+        # so probing made-up lot codes cannot fill the cache with tokens.
+        cache.add(key, uuid.uuid4().hex, timeout=_entry_timeout())
+        token = cache.get(key)
+    if token is None:  # evicted between the two calls: do not cache this answer
+        raise LookupError(key)
+    return token
+
+
+def _entry_key(kind: str, lot_code: str, token: str, *params: object) -> str:
+    return ":".join((_PREFIX, kind, _code_part(lot_code), token, *map(str, params)))
+
+
+def _cached(kind: str, lot_code: str, params: tuple, compute: Callable[[], Any]) -> Any:
+    """The cached answer, or `compute()` stored under the token read before computing it."""
+    started = time.perf_counter()
+    key: str | None = None
     try:
-        return int(cache.get_or_set(_GENERATION_KEY, 1, timeout=None))
-    except Exception:  # Valkey down: callers fall back to the database.
-        logger.warning("cache unavailable while reading the traceability generation", exc_info=True)
-        return 0
-
-
-def traceability_invalidate(*, lot_ids: Iterable[uuid.UUID]) -> None:
-    """Drop cached answers that may include these lots (coarse: every cached answer)."""
-    try:
-        cache.add(_GENERATION_KEY, 1, timeout=None)
-        cache.incr(_GENERATION_KEY)
+        key = _entry_key(kind, lot_code, _lot_version(kind, lot_code), *params)
+        hit = cache.get(key)
     except Exception:
-        logger.warning("cache unavailable; could not invalidate traceability entries", exc_info=True)
+        logger.warning("cache unavailable; %s of %s read from the database", kind, lot_code, exc_info=True)
+        key, hit = None, None
+    if hit is not None:
+        TRACEABILITY_QUERY_SECONDS.labels(kind=kind, source="cache").observe(time.perf_counter() - started)
+        return hit
+    value = compute()
+    TRACEABILITY_QUERY_SECONDS.labels(kind=kind, source="database").observe(time.perf_counter() - started)
+    if value is not None and key is not None:
+        try:
+            cache.set(key, value, timeout=_entry_timeout())
+        except Exception:
+            logger.warning("cache unavailable; %s of %s not stored", kind, lot_code, exc_info=True)
+    return value
 
 
-def genealogy_changed(*, lot_ids: Iterable[uuid.UUID]) -> None:
-    """Call inside the write's transaction; invalidation runs after it commits."""
+def graph_json_cached(
+    *, lot_code: str, direction: str = "both", max_depth: int | None = None
+) -> bytes | None:
+    """The graph body (contract section 7) as JSON bytes, from the cache when warm; None: no lot."""
+
+    def compute() -> bytes | None:
+        document = selectors.lot_graph_document(lot_code=lot_code, direction=direction, max_depth=max_depth)
+        return None if document is None else selectors.graph_json(document)
+
+    # Depths past the limit are the same walk as no depth at all: one entry for them.
+    depth_key = "all" if max_depth is None or max_depth >= settings.TRACEABILITY_DEPTH_LIMIT else max_depth
+    return _cached(GRAPH, lot_code, (direction, depth_key), compute)
+
+
+def graph_refresh(*, lot_code: str) -> bytes | None:
+    """Recompute the full graph (both directions, no depth limit) and store it; None: no lot."""
+    started = time.perf_counter()
+    try:
+        key = _entry_key(GRAPH, lot_code, _lot_version(GRAPH, lot_code), "both", "all")
+    except Exception:
+        logger.warning("cache unavailable; graph of %s computed but not stored", lot_code, exc_info=True)
+        key = None
+    document = selectors.lot_graph_document(lot_code=lot_code)
+    if document is None:
+        return None
+    body = selectors.graph_json(document)
+    TRACEABILITY_QUERY_SECONDS.labels(kind=GRAPH, source="database").observe(time.perf_counter() - started)
+    if key is not None:
+        try:
+            cache.set(key, body, timeout=_entry_timeout())
+        except Exception:
+            logger.warning("cache unavailable; graph of %s not stored", lot_code, exc_info=True)
+    return body
+
+
+def one_step_cached(*, lot_code: str) -> dict[str, Any] | None:
+    """The one-step answer (contract section 6), from the cache when warm; None: no lot."""
+    return _cached(ONE_STEP, lot_code, (), lambda: selectors.lot_traceability_one_step(lot_code=lot_code))
+
+
+def traceability_invalidate(
+    *,
+    lot_ids: Iterable[uuid.UUID] = (),
+    links: Iterable[tuple[uuid.UUID, uuid.UUID]] = (),
+    lot_codes: Iterable[str] = (),
+    graph_codes: Iterable[str] = (),
+    step_codes: Iterable[str] = (),
+) -> int:
+    """Retire the cached answers these changes may have altered; returns the lots touched.
+
+    `lot_codes` are extra codes to retire as if changed (e.g. the old code of a renamed lot);
+    `graph_codes` / `step_codes` extra codes whose graph / one-step answers to retire.
+    """
+    found_graph, found_step = selectors.genealogy_affected_codes(lot_ids=lot_ids, links=links)
+    extra = set(lot_codes)
+    graph_codes = found_graph | set(graph_codes) | extra
+    step_codes = found_step | set(step_codes) | extra
+    keys = [_version_key(GRAPH, code) for code in graph_codes]
+    keys += [_version_key(ONE_STEP, code) for code in step_codes]
+    if not keys:
+        return 0
+    try:
+        cache.delete_many(keys)
+    except Exception:
+        # Nothing else can be done from here; entries expire after TRACEABILITY_CACHE_SECONDS.
+        logger.error("cache unavailable; %d traceability entries not invalidated", len(keys), exc_info=True)
+    return len(graph_codes)
+
+
+def genealogy_refresh_enqueue(*, lot_ids: Iterable[uuid.UUID]) -> int:
+    """Queue `compute_genealogy` for these lots; broker errors are logged. Returns how many were queued."""
+    from lots.tasks import genealogy_enqueue  # the tasks module imports this one
+
+    queued = 0
+    pending = sorted(lot_ids)
+    for index, lot_id in enumerate(pending):
+        try:
+            genealogy_enqueue(lot_id=lot_id)
+            queued += 1
+        except Exception:
+            # The broker is down: the rest would fail the same way, each after a timeout.
+            logger.error(
+                "could not queue the genealogy refresh of %d lots (from %s on); their graphs are "
+                "computed on the next read instead",
+                len(pending) - index,
+                lot_id,
+                exc_info=True,
+            )
+            break
+    return queued
+
+
+def _after_commit(
+    lot_ids: frozenset[uuid.UUID],
+    links: frozenset[tuple[uuid.UUID, uuid.UUID]],
+    lot_codes: frozenset[str],
+    before: tuple[set[str], set[str]],
+) -> None:
+    try:
+        traceability_invalidate(
+            lot_ids=lot_ids, links=links, lot_codes=lot_codes, graph_codes=before[0], step_codes=before[1]
+        )
+    finally:
+        # The lots written, and the child of each new link: their graphs are warmed again.
+        genealogy_refresh_enqueue(lot_ids=lot_ids | {child for _, child in links})
+
+
+def genealogy_changed(
+    *,
+    lot_ids: Iterable[uuid.UUID] = (),
+    links: Iterable[tuple[uuid.UUID, uuid.UUID]] = (),
+    lot_codes: Iterable[str] = (),
+) -> None:
+    """Call inside the write's transaction; invalidation and the refresh run after it commits.
+
+    `lot_ids`: lots created or edited (a new lot's links to its parents need no listing: its
+    parents and their ancestors are found by walking up from it). `links`: (parent id,
+    child id) of links added between existing lots. `lot_codes`: codes that no longer name a
+    lot (the old code of a renamed lot), whose cached answers must go too. Listing more than
+    changed is safe (more is invalidated); listing less is not.
+
+    The affected lots are found twice: now, inside the transaction (so a caller about to
+    delete a lot or a link, which calls this first, still has its relatives counted), and
+    again after the commit (so a concurrent write that committed in between is counted too).
+    """
     affected = frozenset(lot_ids)
-    transaction.on_commit(lambda: traceability_invalidate(lot_ids=affected))
+    new_links = frozenset(links)
+    codes = frozenset(lot_codes)
+    before = selectors.genealogy_affected_codes(lot_ids=affected, links=new_links)
+    # robust: the write has committed; a failure here is logged by Django, never raised at the caller.
+    transaction.on_commit(lambda: _after_commit(affected, new_links, codes, before), robust=True)
+
+
+def lot_edited(*, lot_id: uuid.UUID, previous_lot_code: str | None = None) -> None:
+    """For the admin's `save_model` (inside its transaction), after saving a lot.
+
+    The admin must not put domain logic in a post_save signal; it calls this instead. Pass
+    the code the lot had before the edit, so entries under a renamed lot's old code go too.
+    """
+    genealogy_changed(lot_ids=[lot_id], lot_codes=[previous_lot_code] if previous_lot_code else [])

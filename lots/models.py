@@ -60,8 +60,10 @@ class LotGenealogy(models.Model):
     """An edge of the genealogy graph: `child_lot` was made using `parent_lot`."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    parent_lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="child_links")
-    child_lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="parent_links")
+    # No single-column FK indexes: the covering indexes below (and the pair's unique index)
+    # lead with these columns and serve the same lookups.
+    parent_lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="child_links", db_index=False)
+    child_lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="parent_links", db_index=False)
     quantity_used_kg = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
     linked_at = models.DateTimeField(default=timezone.now, db_default=Now())
 
@@ -72,6 +74,21 @@ class LotGenealogy(models.Model):
             models.UniqueConstraint(fields=["parent_lot", "child_lot"], name="lot_genealogy_pair_uniq"),
             models.CheckConstraint(
                 condition=~models.Q(parent_lot=models.F("child_lot")), name="lot_genealogy_no_self_link"
+            ),
+        ]
+        indexes = [
+            # The genealogy walk reads whole edges from the index alone (index-only scans on
+            # PostgreSQL; SQLite ignores INCLUDE and indexes the leading column): walking up
+            # looks edges up by child, walking down by parent.
+            models.Index(
+                fields=["child_lot"],
+                include=["parent_lot", "quantity_used_kg"],
+                name="lot_genealogy_up_idx",
+            ),
+            models.Index(
+                fields=["parent_lot"],
+                include=["child_lot", "quantity_used_kg"],
+                name="lot_genealogy_down_idx",
             ),
         ]
 

@@ -108,3 +108,53 @@ class TraceabilityOut(Schema):
     central: LotOut
     parents: list[LotOut]
     children: list[LotOut]
+
+
+# --- Deep traceability, recall and genealogy jobs (issue 3, contract section 7) --------------
+
+
+class GraphNodeOut(Schema):
+    lot: LotOut
+    depth: int = Field(description="Negative: ancestor, 0: the root, positive: descendant")
+
+
+class GraphEdgeOut(Schema):
+    parent_lot_id: uuid.UUID
+    child_lot_id: uuid.UUID
+    quantity_used_kg: str | None = Field(description='Decimal string with 2 decimals, e.g. "500.00"')
+
+
+class GraphOut(Schema):
+    root: str = Field(description="The lot code asked for")
+    nodes: list[GraphNodeOut]
+    edges: list[GraphEdgeOut]
+    ancestor_count: int
+    descendant_count: int
+
+
+class RecallLotOut(Schema):
+    lot: LotOut
+    path_length: int = Field(description="Links on the shortest path from the recalled lot")
+    latest_decision: str | None = Field(description="PASS, HOLD or FAIL; null when never decided")
+    latest_decision_at: datetime | None
+
+
+class RecallOut(Schema):
+    lot_code: str = Field(description="The recalled lot")
+    generated_at: datetime
+    affected_count: int = Field(description="Number of finished-goods lots affected")
+    total_weight_kg: str = Field(description='Sum of their weights, decimal string, e.g. "1060.00"')
+    lots: list[RecallLotOut] = Field(description="By path length, then lot code")
+
+
+class JobCreatedOut(Schema):
+    job_id: str
+    status: str = Field(description="PENDING")
+    status_url: str = Field(description="/api/jobs/<job_id>")
+
+
+class JobOut(Schema):
+    job_id: str
+    status: str = Field(description="PENDING, STARTED, SUCCESS or FAILURE")
+    result: GraphOut | None = Field(description="The graph when the job succeeded")
+    error: str | None = Field(description="What went wrong when the job failed")

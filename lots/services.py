@@ -24,8 +24,8 @@ from flowviz.errors import Conflict, FieldInvalid
 from flowviz.models import Phase, ProductionRun
 from lots.cache import genealogy_changed
 from lots.models import Lot, LotGenealogy
-from lots.selectors import lot_descendant_ids
-from quality.models import Decision, QcDecision
+from lots.selectors import lot_descendant_ids, lot_latest_decisions
+from quality.models import Decision
 
 # Serializes link additions between existing lots (PostgreSQL advisory lock id): a cycle can
 # close through lots that two concurrent writers do not both lock, so cycle checks take turns.
@@ -72,22 +72,10 @@ def _lock_parents(refs: Sequence[ParentRef]) -> dict[ParentRef, Lot]:
     return found
 
 
-def _latest_decisions(lot_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
-    latest: dict[uuid.UUID, str] = {}
-    rows = (
-        QcDecision.objects.filter(lot_id__in=lot_ids)
-        .order_by("lot_id", "-decided_at", "-id")
-        .values_list("lot_id", "decision")
-    )
-    for lot_id, decision in rows:
-        latest.setdefault(lot_id, decision)
-    return latest
-
-
 def _check_consumable(parents: dict[ParentRef, Lot]) -> None:
     """No HOLD/FAIL parent; the quantities drawn from each parent stay within its weight."""
     lots = list(parents.values())
-    latest = _latest_decisions([lot.pk for lot in lots])
+    latest = lot_latest_decisions(lot_ids=[lot.pk for lot in lots])
     for lot in sorted(lots, key=lambda lot: lot.lot_code):
         status = latest.get(lot.pk)
         if status in BLOCKED_DECISIONS:
@@ -205,7 +193,8 @@ def _lot_create(
     )
     lot.save(force_insert=True)
     _write_links(lot, locked_parents)
-    genealogy_changed(lot_ids=[lot.pk, *(p.pk for p in locked_parents.values())])
+    # Walking up from the new lot finds its parents and their ancestors (issue 3: exact invalidation).
+    genealogy_changed(lot_ids=[lot.pk])
     _count_after_commit(lot)
     return lot
 
@@ -233,5 +222,5 @@ def lot_parents_add(*, lot_code: str, actor: User, parents: Sequence[ParentRef])
         raise Conflict(f"Lot {child.lot_code} is already linked to parent {sorted(already_linked)[0]}")
     _check_consumable(locked_parents)
     links = _write_links(child, locked_parents)
-    genealogy_changed(lot_ids=[child.pk, *(p.pk for p in locked_parents.values())])
+    genealogy_changed(links=[(parent.pk, child.pk) for parent in locked_parents.values()])
     return links

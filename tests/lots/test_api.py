@@ -282,11 +282,10 @@ def test_create_invalidates_cached_traceability_of_the_lot_and_its_parents(opera
     import lots.services
 
     invalidated = []
-    monkeypatch.setattr(
-        lots.services, "genealogy_changed", lambda *, lot_ids: invalidated.append(set(lot_ids))
-    )
+    monkeypatch.setattr(lots.services, "genealogy_changed", lambda **changes: invalidated.append(changes))
     lot = create(operator, {"lot_code": "INV", "parents": [{"lot_code": "RAW-BEEF-001"}]}).json()
-    assert invalidated == [{Lot.objects.get(pk=lot["id"]).pk, Lot.objects.get(lot_code="RAW-BEEF-001").pk}]
+    # The new lot alone: its parents and their ancestors are found by walking up from it.
+    assert invalidated == [{"lot_ids": [Lot.objects.get(pk=lot["id"]).pk]}]
 
 
 # --- POST /api/lots/{lot_code}/parents --------------------------------------------------
@@ -341,12 +340,14 @@ def test_link_invalidates_cached_traceability_of_the_child_and_its_new_parents(o
     import lots.services
 
     invalidated = []
-    monkeypatch.setattr(
-        lots.services, "genealogy_changed", lambda *, lot_ids: invalidated.append(set(lot_ids))
-    )
+    monkeypatch.setattr(lots.services, "genealogy_changed", lambda **changes: invalidated.append(changes))
     link(operator, "FG-DONER-X1", [{"lot_code": "RAW-SPICE-001"}])
     assert invalidated == [
-        {Lot.objects.get(lot_code="FG-DONER-X1").pk, Lot.objects.get(lot_code="RAW-SPICE-001").pk}
+        {
+            "links": [
+                (Lot.objects.get(lot_code="RAW-SPICE-001").pk, Lot.objects.get(lot_code="FG-DONER-X1").pk)
+            ]
+        }
     ]
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 
 from lots.models import Lot
-from lots.selectors import lot_graph
+from lots.selectors import genealogy_affected_codes, lot_descendant_ids, lot_graph, lot_graph_document
+from tests.lots.conftest import genealogy
 
 
 def _depths(graph) -> dict[str, int]:
@@ -48,11 +51,160 @@ def test_graph_of_an_unknown_lot_raises_does_not_exist(demo):
 
 @pytest.mark.django_db
 def test_descendant_ids_of_a_raw_lot_are_every_lot_made_from_it(demo, django_assert_num_queries):
-    from lots.selectors import lot_descendant_ids
-
     beef = Lot.objects.get(lot_code="RAW-BEEF-001")
     with django_assert_num_queries(1):
         descendants = lot_descendant_ids(lot_id=beef.id)
     assert descendants == set(
         Lot.objects.filter(lot_code__in=["MIX-BATCH-88", "FG-DONER-X1"]).values_list("id", flat=True)
     )
+
+
+# --- Hand-built genealogies (run on SQLite and on PostgreSQL) ---------------------------------
+
+DIAMOND = [("A", "B"), ("A", "C"), ("B", "D"), ("C", "D")]
+
+
+def _edges(graph) -> set[tuple[str, str]]:
+    codes = {node.lot.id: node.lot.lot_code for node in graph.nodes}
+    return {(codes[e.parent_lot_id], codes[e.child_lot_id]) for e in graph.edges}
+
+
+@pytest.mark.django_db
+def test_diamond_down_lists_the_shared_descendant_once_at_its_shortest_depth():
+    genealogy(DIAMOND)
+    graph = lot_graph(lot_code="A", direction="down")
+    assert _depths(graph) == {"A": 0, "B": 1, "C": 1, "D": 2}
+    assert _edges(graph) == set(DIAMOND)
+
+
+@pytest.mark.django_db
+def test_shared_ancestor_appears_once_walking_up():
+    genealogy(DIAMOND)
+    graph = lot_graph(lot_code="D", direction="up")
+    assert _depths(graph) == {"A": -2, "B": -1, "C": -1, "D": 0}
+    assert (graph.ancestor_count, graph.descendant_count) == (3, 0)
+
+
+@pytest.mark.django_db
+def test_shortest_distance_wins_when_a_lot_is_reachable_by_paths_of_different_lengths():
+    genealogy([("A", "B"), ("B", "C"), ("C", "D"), ("A", "D")])
+    assert _depths(lot_graph(lot_code="A", direction="down"))["D"] == 1
+    assert _depths(lot_graph(lot_code="D", direction="up"))["A"] == -1
+
+
+@pytest.mark.django_db
+def test_both_directions_from_the_middle_of_a_chain():
+    genealogy([("A", "B"), ("B", "C"), ("C", "D"), ("X", "C")])
+    graph = lot_graph(lot_code="C")
+    assert _depths(graph) == {"A": -2, "B": -1, "X": -1, "C": 0, "D": 1}
+    assert _edges(graph) == {("A", "B"), ("B", "C"), ("X", "C"), ("C", "D")}
+
+
+@pytest.mark.django_db
+def test_siblings_and_cousins_are_not_part_of_a_lots_graph():
+    genealogy([("A", "B"), ("A", "SIBLING"), ("SIBLING", "NEPHEW")])
+    assert set(_depths(lot_graph(lot_code="B"))) == {"A", "B"}
+
+
+@pytest.mark.django_db
+def test_max_depth_limits_both_directions_and_their_edges():
+    genealogy([("A", "B"), ("B", "C"), ("C", "D"), ("D", "E")])
+    graph = lot_graph(lot_code="C", max_depth=1)
+    assert _depths(graph) == {"B": -1, "C": 0, "D": 1}
+    assert _edges(graph) == {("B", "C"), ("C", "D")}
+
+
+@pytest.mark.django_db
+def test_max_depth_zero_is_the_root_alone():
+    genealogy(DIAMOND)
+    graph = lot_graph(lot_code="B", max_depth=0)
+    assert _depths(graph) == {"B": 0}
+    assert graph.edges == []
+
+
+@pytest.mark.django_db
+def test_a_negative_max_depth_or_unknown_direction_is_refused():
+    genealogy(DIAMOND)
+    with pytest.raises(ValueError):
+        lot_graph(lot_code="A", max_depth=-1)
+    with pytest.raises(ValueError):
+        lot_graph(lot_code="A", direction="sideways")
+
+
+def _insert_link_behind_the_applications_back(parent: Lot, child: Lot) -> None:
+    pk = Lot._meta.pk
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO lot_genealogy (id, parent_lot_id, child_lot_id, quantity_used_kg, linked_at) "
+            "VALUES (%s, %s, %s, NULL, CURRENT_TIMESTAMP)",
+            [pk.get_db_prep_value(v, connection) for v in (uuid.uuid4(), parent.pk, child.pk)],
+        )
+
+
+@pytest.mark.django_db
+def test_a_cycle_inserted_by_raw_sql_does_not_loop(settings):
+    lots = genealogy([("A", "B"), ("B", "C")])
+    _insert_link_behind_the_applications_back(lots["C"], lots["A"])
+    settings.TRACEABILITY_DEPTH_LIMIT = 50
+    graph = lot_graph(lot_code="A")
+    assert set(_depths(graph)) == {"A", "B", "C"}
+    assert _edges(graph) == {("A", "B"), ("B", "C"), ("C", "A")}
+    document = lot_graph_document(lot_code="A")
+    assert sorted(node["lot"]["lot_code"] for node in document["nodes"]) == ["A", "B", "C"]
+    assert genealogy_affected_codes(lot_ids=[lots["B"].pk]) == ({"A", "B", "C"}, {"A", "B", "C"})
+    assert genealogy_affected_codes(links=[(lots["C"].pk, lots["A"].pk)])[0] == {"A", "B", "C"}
+
+
+@pytest.mark.django_db
+def test_descendant_ids_stop_on_a_cycle_inserted_by_raw_sql():
+    lots = genealogy([("A", "B"), ("B", "C")])
+    _insert_link_behind_the_applications_back(lots["C"], lots["A"])
+    assert lot_descendant_ids(lot_id=lots["B"].pk) == {lots["C"].pk, lots["A"].pk}
+
+
+@pytest.mark.django_db
+def test_the_json_document_matches_the_model_graph(demo):
+    genealogy([*DIAMOND, ("D", "E"), ("X", "D")])
+    for code in ("RAW-BEEF-001", "MIX-BATCH-88", "FG-DONER-X1", "A", "B", "D", "E", "X"):
+        graph = lot_graph(lot_code=code)
+        document = lot_graph_document(lot_code=code)
+        assert document["root"] == code
+        assert [(n["lot"]["lot_code"], n["depth"]) for n in document["nodes"]] == [
+            (n.lot.lot_code, n.depth) for n in graph.nodes
+        ]
+        assert [
+            (e["parent_lot_id"], e["child_lot_id"], e["quantity_used_kg"]) for e in document["edges"]
+        ] == [
+            (
+                str(e.parent_lot_id),
+                str(e.child_lot_id),
+                None if e.quantity_used_kg is None else str(e.quantity_used_kg),
+            )
+            for e in graph.edges
+        ]
+        assert (document["ancestor_count"], document["descendant_count"]) == (
+            graph.ancestor_count,
+            graph.descendant_count,
+        )
+
+
+@pytest.mark.django_db
+def test_the_json_document_is_one_query(demo, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        lot_graph_document(lot_code="MIX-BATCH-88")
+
+
+@pytest.mark.django_db
+def test_affected_codes_are_ancestors_and_descendants_with_direct_neighbours_for_one_step():
+    lots = genealogy([("A", "B"), ("B", "C"), ("C", "D"), ("A", "SIBLING")])
+    graph_codes, step_codes = genealogy_affected_codes(lot_ids=[lots["B"].pk])
+    assert graph_codes == {"A", "B", "C", "D"}
+    assert step_codes == {"A", "B", "C"}
+
+
+@pytest.mark.django_db
+def test_a_new_link_affects_the_parents_ancestors_and_the_childs_descendants_only():
+    lots = genealogy([("GP", "P"), ("P", "OTHER-CHILD"), ("OTHER-PARENT", "C"), ("C", "GC")])
+    graph_codes, step_codes = genealogy_affected_codes(links=[(lots["P"].pk, lots["C"].pk)])
+    assert graph_codes == {"GP", "P", "C", "GC"}
+    assert step_codes == {"P", "C"}

@@ -1,0 +1,199 @@
+"""Benchmark of the genealogy graph on a generated factory (not a test; prints a table).
+
+What is timed, in this process, against PostgreSQL (and Redis for the warm cache):
+  db      the endpoint's work on a cache miss: the one-query graph selector plus rendering
+          the contract's JSON (lots.selectors.lot_graph_document + graph_json); the cache is
+          bypassed so every run reads the database.
+  warm    the endpoint's work on a cache hit (lots.cache.graph_json_cached: version lookup
+          and the cached body from Redis).
+  request the whole request through Django's test Client (routing, bearer auth with its
+          user lookup, throttling off, the view) on a warm cache, for reference.
+  naive   the same graph the naive way: breadth first, one query per visited lot (that
+          lot's links joined to the lots at their other end), rendered the same way.
+Each lot: RUNS runs of db/warm/request, NAIVE_RUNS of naive; median and p95 over the runs.
+
+Environment (defaults in brackets):
+  BENCH_DATABASE_URL [postgres://postgres@127.0.0.1:5432/flowviz_trace_bench]
+  BENCH_REDIS_URL [redis://127.0.0.1:6379/5]   BENCH_LOTS [200000]   BENCH_PREFIX [BENCH]
+  BENCH_RUNS [7]   BENCH_NAIVE_RUNS [1]   BENCH_SAMPLE [10] lots per layer (RAW and FG)
+The factory is generated once (`generate_factory`, timed) when the prefix is not there yet.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+os.environ["DATABASE_URL"] = os.environ.get(
+    "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/flowviz_trace_bench"
+)
+os.environ["REDIS_URL"] = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/5")
+os.environ["CACHE_KEY_PREFIX"] = "flowviz-bench-trace"
+os.environ["THROTTLE_ENABLED"] = "false"
+os.environ.setdefault("SECRET_KEY", "bench-only-" + "k" * 60)
+os.environ.setdefault("DEBUG", "false")
+os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost")
+os.environ["DJANGO_SETTINGS_MODULE"] = "flowviz.settings"
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.core.cache import cache  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+
+from accounts.models import Role, User  # noqa: E402
+from accounts.tokens import token_issue  # noqa: E402
+from lots import cache as trace_cache  # noqa: E402
+from lots import selectors  # noqa: E402
+from lots.factory import factory_generate  # noqa: E402
+from lots.models import Lot  # noqa: E402
+
+LOTS = int(os.environ.get("BENCH_LOTS", "200000"))
+PREFIX = os.environ.get("BENCH_PREFIX", "BENCH")
+RUNS = int(os.environ.get("BENCH_RUNS", "7"))
+NAIVE_RUNS = int(os.environ.get("BENCH_NAIVE_RUNS", "1"))
+SAMPLE = int(os.environ.get("BENCH_SAMPLE", "10"))
+
+_NAIVE_SQL = {
+    "down": "SELECT {cols}, g.parent_lot_id, g.child_lot_id, g.quantity_used_kg "
+    "FROM lot_genealogy g JOIN lots l ON l.id = g.child_lot_id WHERE g.parent_lot_id = %s",
+    "up": "SELECT {cols}, g.parent_lot_id, g.child_lot_id, g.quantity_used_kg "
+    "FROM lot_genealogy g JOIN lots l ON l.id = g.parent_lot_id WHERE g.child_lot_id = %s",
+}
+_COLS = ", ".join(f"l.{c}" for c in selectors._LOT_COLUMNS)
+
+
+def naive_graph(lot_code: str) -> tuple[bytes, int]:
+    """Breadth first, one query per visited lot; returns (JSON body, queries run)."""
+    columns = selectors._LOT_COLUMNS
+    queries = 0
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {_COLS.replace('l.', '')} FROM lots WHERE lot_code = %s", [lot_code])
+        root = dict(zip(columns, cursor.fetchone(), strict=True))
+        queries += 1
+        nodes = {root["id"]: {"lot": root, "depth": 0}}
+        edges = {}
+        for direction, sign in (("up", -1), ("down", 1)):
+            frontier, depth = [root["id"]], 0
+            seen = {root["id"]}
+            while frontier:
+                depth += 1
+                next_frontier = []
+                for lot_id in frontier:
+                    cursor.execute(_NAIVE_SQL[direction].format(cols=_COLS), [lot_id])
+                    queries += 1
+                    for row in cursor.fetchall():
+                        lot = dict(zip(columns, row[: len(columns)], strict=True))
+                        parent_id, child_id, quantity = row[len(columns) :]
+                        edges[parent_id, child_id] = {
+                            "parent_lot_id": parent_id,
+                            "child_lot_id": child_id,
+                            "quantity_used_kg": quantity,
+                        }
+                        if lot["id"] not in seen:
+                            seen.add(lot["id"])
+                            nodes[lot["id"]] = {"lot": lot, "depth": sign * depth}
+                            next_frontier.append(lot["id"])
+                frontier = next_frontier
+    for node in nodes.values():
+        node["lot"]["metadata"] = selectors._json_fragment(node["lot"]["metadata"])
+    ordered = sorted(nodes.values(), key=lambda n: (n["depth"], n["lot"]["lot_code"]))
+    document = {
+        "root": lot_code,
+        "nodes": ordered,
+        "edges": [edges[k] for k in sorted(edges)],
+        "ancestor_count": sum(1 for n in ordered if n["depth"] < 0),
+        "descendant_count": sum(1 for n in ordered if n["depth"] > 0),
+    }
+    return selectors.graph_json(document), queries
+
+
+def timed(fn, runs: int) -> list[float]:
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+def p95(samples: list[float]) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+def main() -> None:
+    call_command("migrate", verbosity=0)
+    if not Lot.objects.filter(lot_code__startswith=f"{PREFIX}-").exists():
+        result = factory_generate(lots=LOTS, seed=1, prefix=PREFIX)
+        print(f"generate_factory: {result.lots} lots, {result.links} links in {result.seconds:.1f} s")
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE lot_genealogy")  # visibility map: index-only scans
+        cursor.execute("VACUUM ANALYZE lots")
+    user = User.objects.filter(role=Role.VIEWER).first() or User.objects.create(
+        email="bench-viewer@flowviz.test", role=Role.VIEWER
+    )
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {token_issue(user_id=str(user.pk), role=user.role)}"}
+    client = Client()
+
+    codes = []
+    for lot_type in ("RAW", "FG"):
+        codes += list(
+            Lot.objects.filter(lot_code__startswith=f"{PREFIX}-{lot_type}-")
+            .order_by("lot_code")
+            .values_list("lot_code", flat=True)[:SAMPLE]
+        )
+    header = (
+        f"{'lot':<20}{'nodes':>7}{'edges':>7}{'db med':>9}{'db p95':>9}{'warm med':>10}{'warm p95':>10}"
+        f"{'req med':>9}{'naive':>9}{'queries':>9}{'ratio':>8}"
+    )
+    print(f"\n{LOTS} lots, {RUNS} runs per lot (naive: {NAIVE_RUNS}); times in ms\n")
+    print(header)
+    print("-" * len(header))
+    groups: dict[str, dict[str, list[float]]] = {}
+    for code in codes:
+        body = selectors.graph_json(selectors.lot_graph_document(lot_code=code))
+        document = selectors.lot_graph_document(lot_code=code)
+        db = timed(lambda code=code: selectors.graph_json(selectors.lot_graph_document(lot_code=code)), RUNS)
+        trace_cache.graph_refresh(lot_code=code)
+        warm = timed(lambda code=code: trace_cache.graph_json_cached(lot_code=code), RUNS)
+        assert trace_cache.graph_json_cached(lot_code=code) == body
+        request = timed(lambda code=code: client.get(f"/api/traceability/{code}/graph", **auth), RUNS)
+        naive_body, queries = naive_graph(code)
+        assert len(naive_body) == len(body), "the naive traversal must find the same graph"
+        naive = timed(lambda code=code: naive_graph(code), NAIVE_RUNS)
+        ratio = statistics.median(naive) / statistics.median(db)
+        group = groups.setdefault(code.split("-")[1], {"db": [], "warm": [], "naive": [], "nodes": []})
+        group["db"] += db
+        group["warm"] += warm
+        group["naive"] += naive
+        group["nodes"].append(len(document["nodes"]))
+        print(
+            f"{code:<20}{len(document['nodes']):>7}{len(document['edges']):>7}"
+            f"{statistics.median(db):>9.1f}{p95(db):>9.1f}{statistics.median(warm):>10.2f}{p95(warm):>10.2f}"
+            f"{statistics.median(request):>9.1f}{statistics.median(naive):>9.0f}{queries:>9}{ratio:>7.0f}x"
+        )
+    print()
+    for name, group in groups.items():
+        print(
+            f"{name:<4} nodes {min(group['nodes'])}-{max(group['nodes'])}: db median "
+            f"{statistics.median(group['db']):.1f} ms, p95 {p95(group['db']):.1f} ms; warm median "
+            f"{statistics.median(group['warm']):.2f} ms, p95 {p95(group['warm']):.2f} ms; naive median "
+            f"{statistics.median(group['naive']):.0f} ms; ratio "
+            f"{statistics.median(group['naive']) / statistics.median(group['db']):.0f}x"
+        )
+    # The cached bodies are megabytes each: leave nothing behind in the shared Redis.
+    cache.delete_pattern("*")  # django-redis: only this run's key prefix
+    cache.close()
+
+
+if __name__ == "__main__":
+    main()

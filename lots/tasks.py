@@ -1,0 +1,69 @@
+"""Background genealogy work (Celery): compute a lot's graph, store it as the job result, cache it."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+import orjson
+from celery import shared_task
+from django.db import InterfaceError, OperationalError
+from kombu.exceptions import OperationalError as BrokerError
+
+from lots import cache as trace_cache
+from lots.models import Lot
+
+logger = logging.getLogger(__name__)
+
+# Database or broker hiccups are retried with exponential backoff; anything else is a bug
+# and fails the job (the error is shown by GET /api/jobs/{id}).
+_RETRY_ON = (OperationalError, InterfaceError, BrokerError)
+
+
+@shared_task(
+    bind=True,
+    name="lots.compute_genealogy",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=_RETRY_ON,
+    retry_backoff=2,
+    retry_backoff_max=60,
+    retry_jitter=True,
+    max_retries=5,
+    soft_time_limit=120,
+    time_limit=150,
+)
+def compute_genealogy(self, lot_id: str) -> dict | None:
+    """The full graph of a lot (contract section 7 shape), also stored in the cache.
+
+    Idempotent: it only reads the genealogy and overwrites the lot's current cache entry.
+    None when the lot no longer exists.
+    """
+    lot_code = Lot.objects.filter(pk=lot_id).values_list("lot_code", flat=True).first()
+    if lot_code is None:
+        logger.info("compute_genealogy: lot %s does not exist", lot_id)
+        return None
+    body = trace_cache.graph_refresh(lot_code=lot_code)
+    return None if body is None else orjson.loads(body)
+
+
+# One quick reconnect attempt when publishing (kombu otherwise waits 2 s before retrying):
+# a write's after-commit refresh must not hold its request for long when the broker is down.
+_PUBLISH_CONNECT_OPTIONS = {"max_retries": 1, "interval_start": 0, "interval_step": 0.1, "interval_max": 0.1}
+
+
+def genealogy_enqueue(*, lot_id: uuid.UUID | str, task_id: str | None = None) -> str:
+    """Queue `compute_genealogy` (or run it inline when tasks are eager); returns the job id.
+
+    Publishes on a connection of its own, without publish retries: with the broker down this
+    fails within the short connect timeout (settings.CELERY_BROKER_*) instead of stalling
+    the request, and the caller decides what a failure means.
+    """
+    app = compute_genealogy.app
+    if app.conf.task_always_eager:
+        return compute_genealogy.apply_async(args=[str(lot_id)], task_id=task_id).id
+    with app.connection_for_write(transport_options=_PUBLISH_CONNECT_OPTIONS) as connection:
+        result = compute_genealogy.apply_async(
+            args=[str(lot_id)], task_id=task_id, connection=connection, retry=False
+        )
+    return result.id

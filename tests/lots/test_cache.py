@@ -1,0 +1,217 @@
+"""Cached traceability: warm reads skip the database, every kind of write retires exactly the
+answers it changes (after commit), and a dead Valkey only costs the cache, never the answer."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.db import transaction
+from django.test import Client, override_settings
+from prometheus_client import REGISTRY
+
+from accounts.models import Role
+from lots import cache as trace_cache
+from lots.models import Lot
+from tests.api_support import bearer, demo_user, post_json
+from tests.lots.conftest import genealogy
+
+pytestmark = pytest.mark.django_db
+
+
+def graph(code: str, **params) -> dict:
+    import orjson
+
+    return orjson.loads(trace_cache.graph_json_cached(lot_code=code, **params))
+
+
+def codes(body: dict) -> dict[str, int]:
+    return {node["lot"]["lot_code"]: node["depth"] for node in body["nodes"]}
+
+
+def served_from_cache(django_assert_num_queries, code: str) -> bool:
+    """True when the graph of `code` is answered without touching the database."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        trace_cache.graph_json_cached(lot_code=code)
+    return len(queries) == 0
+
+
+def _samples(source: str) -> float:
+    return (
+        REGISTRY.get_sample_value(
+            "flowviz_traceability_query_duration_seconds_count", {"kind": "graph", "source": source}
+        )
+        or 0.0
+    )
+
+
+def test_second_read_is_served_from_the_cache_and_counted_as_such(demo, django_assert_num_queries):
+    before_db, before_cache = _samples("database"), _samples("cache")
+    first = trace_cache.graph_json_cached(lot_code="MIX-BATCH-88")
+    with django_assert_num_queries(0):
+        second = trace_cache.graph_json_cached(lot_code="MIX-BATCH-88")
+    assert first == second
+    assert (_samples("database") - before_db, _samples("cache") - before_cache) == (1, 1)
+
+
+def test_parameters_are_part_of_the_key(demo):
+    assert len(graph("MIX-BATCH-88", direction="up")["nodes"]) == 3
+    assert len(graph("MIX-BATCH-88", direction="down")["nodes"]) == 2
+    assert len(graph("MIX-BATCH-88", max_depth=0)["nodes"]) == 1
+
+
+def test_lot_created_with_a_parent_retires_the_graphs_of_the_parent_and_its_ancestors(
+    demo, django_capture_on_commit_callbacks
+):
+    for code in ("RAW-BEEF-001", "MIX-BATCH-88", "FG-DONER-X1"):
+        graph(code)
+    operator = demo_user(Role.OPERATOR)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_json(
+            Client(),
+            "/api/lots",
+            {"lot_code": "FG-DONER-X2", "lot_type": "FG", "parents": [{"lot_code": "MIX-BATCH-88"}]},
+            operator,
+        )
+    assert response.status_code == 201
+    assert codes(graph("RAW-BEEF-001"))["FG-DONER-X2"] == 2
+    assert codes(graph("MIX-BATCH-88"))["FG-DONER-X2"] == 1
+    assert "FG-DONER-X2" not in codes(graph("FG-DONER-X1"))
+
+
+def test_link_added_retires_ancestors_and_descendants_but_not_unrelated_lots(
+    demo, django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    genealogy([("NEW-RAW", "NEW-DEB"), ("UNRELATED-A", "UNRELATED-B")])
+    for code in ("RAW-BEEF-001", "MIX-BATCH-88", "FG-DONER-X1", "NEW-RAW", "UNRELATED-A"):
+        graph(code)
+    manager = demo_user(Role.MANAGER)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_json(
+            Client(), "/api/lots/MIX-BATCH-88/parents", {"parents": [{"lot_code": "NEW-DEB"}]}, manager
+        )
+    assert response.status_code == 201
+    assert codes(graph("NEW-RAW"))["FG-DONER-X1"] == 3  # ancestor of the new link
+    assert codes(graph("FG-DONER-X1"))["NEW-RAW"] == -3  # descendant of the new link
+    assert served_from_cache(django_assert_num_queries, "UNRELATED-A")
+    assert served_from_cache(django_assert_num_queries, "RAW-BEEF-001")  # a sibling's graph is unchanged
+
+
+def test_lot_edited_through_the_admin_hook_retires_graphs_and_neighbours_one_step(
+    demo, django_capture_on_commit_callbacks
+):
+    assert trace_cache.one_step_cached(lot_code="FG-DONER-X1")["parents"][0]["weight_kg"] == "540.00"
+    graph("RAW-BEEF-001")
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        mix = Lot.objects.get(lot_code="MIX-BATCH-88")
+        mix.weight_kg = Decimal("541.25")
+        mix.save()
+        trace_cache.lot_edited(lot_id=mix.pk)
+    assert trace_cache.one_step_cached(lot_code="FG-DONER-X1")["parents"][0]["weight_kg"] == "541.25"
+    mix_node = next(n for n in graph("RAW-BEEF-001")["nodes"] if n["lot"]["lot_code"] == "MIX-BATCH-88")
+    assert mix_node["lot"]["weight_kg"] == "541.25"
+
+
+def test_renamed_lot_no_longer_answers_under_its_old_code(demo, django_capture_on_commit_callbacks):
+    assert trace_cache.graph_json_cached(lot_code="MIX-BATCH-88") is not None
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        mix = Lot.objects.get(lot_code="MIX-BATCH-88")
+        mix.lot_code = "MIX-BATCH-88B"
+        mix.save()
+        trace_cache.lot_edited(lot_id=mix.pk, previous_lot_code="MIX-BATCH-88")
+    assert trace_cache.graph_json_cached(lot_code="MIX-BATCH-88") is None
+    assert "MIX-BATCH-88B" in codes(graph("FG-DONER-X1"))
+
+
+def test_nothing_is_invalidated_before_the_commit(demo, django_assert_num_queries):
+    graph("MIX-BATCH-88")
+    with transaction.atomic():
+        trace_cache.genealogy_changed(lot_ids=[Lot.objects.get(lot_code="MIX-BATCH-88").pk])
+        # Inside the transaction (and in a rolled-back one) the cached answer still stands.
+        assert served_from_cache(django_assert_num_queries, "MIX-BATCH-88")
+
+
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_a_read_never_returns_a_graph_older_than_the_last_committed_write(demo):
+    """Write, read, write, read against real Redis and real commits (no test transaction)."""
+    operator = demo_user(Role.OPERATOR)
+    client = Client()
+    auth = bearer(operator)
+    expected = {"RAW-BEEF-001", "MIX-BATCH-88", "FG-DONER-X1"}
+    for step in range(3):
+        body = client.get("/api/traceability/RAW-BEEF-001/graph", **auth).json()
+        assert set(codes(body)) == expected
+        assert client.get("/api/traceability/RAW-BEEF-001/graph", **auth).json() == body  # now cached
+        new_code = f"FG-STEP-{step}"
+        response = post_json(
+            client, "/api/lots", {"lot_code": new_code, "parents": [{"lot_code": "MIX-BATCH-88"}]}, operator
+        )
+        assert response.status_code == 201
+        expected.add(new_code)
+    assert set(codes(client.get("/api/traceability/RAW-BEEF-001/graph", **auth).json())) == expected
+
+
+_DEAD_VALKEY = {
+    "default": {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": "redis://127.0.0.1:1/0",
+        "OPTIONS": {
+            "CLIENT_CLASS": "django_redis.client.DefaultClient",
+            "REDIS_CLIENT_CLASS": "valkey.client.Valkey",
+            "CONNECTION_POOL_CLASS": "valkey.connection.ConnectionPool",
+            "SOCKET_CONNECT_TIMEOUT": 0.2,
+            "SOCKET_TIMEOUT": 0.2,
+        },
+    }
+}
+
+
+def test_reads_fall_back_to_the_database_when_valkey_is_down(demo, headers):
+    auth = headers()
+    with override_settings(CACHES=_DEAD_VALKEY):
+        graph_response = Client().get("/api/traceability/MIX-BATCH-88/graph", **auth)
+        one_step = Client().get("/api/traceability/MIX-BATCH-88", **auth)
+    assert graph_response.status_code == 200
+    assert len(graph_response.json()["nodes"]) == 4
+    assert one_step.status_code == 200
+    assert [lot["lot_code"] for lot in one_step.json()["parents"]] == ["RAW-BEEF-001", "RAW-SPICE-001"]
+
+
+def test_writes_commit_when_valkey_is_down(demo, django_capture_on_commit_callbacks):
+    with override_settings(CACHES=_DEAD_VALKEY), django_capture_on_commit_callbacks(execute=True):
+        response = post_json(
+            Client(),
+            "/api/lots",
+            {"lot_code": "FG-NO-CACHE", "parents": [{"lot_code": "MIX-BATCH-88"}]},
+            demo_user(Role.OPERATOR),
+        )
+    assert response.status_code == 201
+    assert Lot.objects.filter(lot_code="FG-NO-CACHE").exists()
+
+
+def test_link_deleted_after_the_hook_retires_the_former_relatives(demo, django_capture_on_commit_callbacks):
+    """The admin calls the hook before deleting: the relatives are counted while they still are."""
+    from lots.models import LotGenealogy
+
+    assert "FG-DONER-X1" in codes(graph("RAW-BEEF-001"))
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        link = LotGenealogy.objects.get(
+            parent_lot__lot_code="MIX-BATCH-88", child_lot__lot_code="FG-DONER-X1"
+        )
+        trace_cache.genealogy_changed(lot_ids=[link.parent_lot_id, link.child_lot_id])
+        link.delete()
+    assert "FG-DONER-X1" not in codes(graph("RAW-BEEF-001"))
+    assert trace_cache.one_step_cached(lot_code="FG-DONER-X1")["parents"] == []
+
+
+def test_deleted_lot_no_longer_answers_from_the_cache(django_capture_on_commit_callbacks):
+    lots = genealogy([], lot_types={"LONELY": "RAW"})
+    assert trace_cache.graph_json_cached(lot_code="LONELY") is not None
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        trace_cache.genealogy_changed(lot_ids=[lots["LONELY"].pk])
+        lots["LONELY"].delete()
+    assert trace_cache.graph_json_cached(lot_code="LONELY") is None

@@ -1,0 +1,171 @@
+"""Celery genealogy jobs: the task, a real worker process, and writes with the broker down."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import quote
+
+import orjson
+import pytest
+import valkey
+from django.db import connection, transaction
+from django.test import Client
+
+from accounts.models import Role
+from lots import cache as trace_cache
+from lots import services
+from lots.models import Lot
+from lots.selectors import graph_json, lot_graph_document
+from lots.tasks import compute_genealogy
+from tests.api_support import bearer, demo_user
+
+pytestmark = pytest.mark.django_db
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+DEAD_BROKER = "redis://127.0.0.1:1/0"
+
+
+@pytest.fixture
+def dead_broker(celery_conf, monkeypatch):
+    """Tasks really published, to a broker address where nothing listens."""
+    # Celery reads CELERY_BROKER_URL from the environment before its configuration.
+    monkeypatch.setenv("CELERY_BROKER_URL", DEAD_BROKER)
+    celery_conf(task_always_eager=False, broker_url=DEAD_BROKER)
+
+
+def test_compute_genealogy_returns_the_graph_and_warms_the_cache(demo, django_assert_num_queries):
+    mix = Lot.objects.get(lot_code="MIX-BATCH-88")
+    result = compute_genealogy.apply(args=[str(mix.pk)]).get()
+    assert result == orjson.loads(graph_json(lot_graph_document(lot_code="MIX-BATCH-88")))
+    with django_assert_num_queries(0):
+        assert orjson.loads(trace_cache.graph_json_cached(lot_code="MIX-BATCH-88")) == result
+
+
+def test_compute_genealogy_is_idempotent(demo):
+    mix_id = str(Lot.objects.get(lot_code="MIX-BATCH-88").pk)
+    assert compute_genealogy.apply(args=[mix_id]).get() == compute_genealogy.apply(args=[mix_id]).get()
+
+
+def test_compute_genealogy_of_a_vanished_lot_is_none(db):
+    assert compute_genealogy.apply(args=[str(uuid.uuid4())]).get() is None
+
+
+def test_compute_genealogy_is_late_acknowledged_retried_and_time_limited():
+    assert compute_genealogy.acks_late is True
+    assert compute_genealogy.max_retries == 5 and compute_genealogy.retry_backoff
+    assert (compute_genealogy.soft_time_limit, compute_genealogy.time_limit) == (120, 150)
+
+
+def test_lot_creation_succeeds_with_the_broker_unreachable_and_the_failure_is_logged(
+    demo, dead_broker, caplog, django_capture_on_commit_callbacks
+):
+    operator = demo_user(Role.OPERATOR)
+    started = time.monotonic()
+    with (
+        caplog.at_level(logging.ERROR, logger="lots.cache"),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        lot = services.lot_create(
+            lot_code="FG-NO-BROKER",
+            actor=operator,
+            parents=[services.ParentRef(loc=("parents", 0), lot_code="MIX-BATCH-88")],
+        )
+    assert time.monotonic() - started < 10
+    assert Lot.objects.filter(pk=lot.pk).exists()
+    assert any("could not queue the genealogy refresh" in record.getMessage() for record in caplog.records)
+
+
+def test_write_inside_a_transaction_commits_with_the_broker_unreachable(
+    demo, dead_broker, caplog, django_capture_on_commit_callbacks
+):
+    with (
+        caplog.at_level(logging.ERROR, logger="lots.cache"),
+        django_capture_on_commit_callbacks(execute=True),
+        transaction.atomic(),
+    ):
+        lot = Lot.objects.create(lot_code="RAW-NO-BROKER")
+        trace_cache.genealogy_changed(lot_ids=[lot.pk])
+    assert Lot.objects.filter(lot_code="RAW-NO-BROKER").exists()
+    assert any("could not queue" in record.getMessage() for record in caplog.records)
+
+
+def test_job_start_with_the_broker_unreachable_is_503_and_leaves_no_job(demo, dead_broker):
+    from django_celery_results.models import TaskResult
+
+    response = Client().post("/api/traceability/MIX-BATCH-88/jobs", **bearer(demo_user(Role.VIEWER)))
+    assert (response.status_code, response.json()) == (
+        503,
+        {"detail": "The job queue is unavailable; try again later"},
+    )
+    assert not TaskResult.objects.exists()
+
+
+def _start_worker(queue: str) -> subprocess.Popen:
+    db = connection.settings_dict
+    credentials = quote(db["USER"] or "", safe="")
+    if db.get("PASSWORD"):
+        credentials += ":" + quote(db["PASSWORD"], safe="")
+    host = f"{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
+    env = {
+        **os.environ,
+        # The worker uses this run's test database and the test settings (SECRET_KEY etc.).
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "DATABASE_URL": f"postgres://{credentials}@{host}/{db['NAME']}",
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+        "DB_POOL": "false",
+    }
+    command = [sys.executable, "-m", "celery", "-A", "flowviz.celery", "worker", "--pool=solo", "-c", "1"]
+    command += ["-Q", queue, "--without-heartbeat", "--without-gossip", "--without-mingle", "-l", "INFO"]
+    return subprocess.Popen(
+        command, cwd=PROJECT_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(not os.environ.get("CELERY_BROKER_URL"), reason="needs CELERY_BROKER_URL (a real broker)")
+def test_a_real_worker_runs_a_job_to_success_and_the_jobs_endpoint_shows_it(demo, celery_conf):
+    # A queue of this test's own, so nothing else on the broker reaches this worker.
+    queue = f"trace-test-{uuid.uuid4().hex[:8]}"
+    celery_conf(task_always_eager=False, task_default_queue=queue, broker_url=os.environ["CELERY_BROKER_URL"])
+    worker = _start_worker(queue)
+    try:
+        auth = bearer(demo_user(Role.VIEWER))
+        client = Client()
+        started = client.post("/api/traceability/MIX-BATCH-88/jobs", **auth)
+        assert started.status_code == 202
+        status_url = started.json()["status_url"]
+        deadline = time.monotonic() + 60
+        body = client.get(status_url, **auth).json()
+        while body["status"] in ("PENDING", "STARTED") and time.monotonic() < deadline:
+            time.sleep(0.25)
+            body = client.get(status_url, **auth).json()
+        assert body["status"] == "SUCCESS", body
+        assert body["error"] is None
+        assert body["result"] == client.get("/api/traceability/MIX-BATCH-88/graph", **auth).json()
+    finally:
+        worker.terminate()
+        try:
+            output, _ = worker.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            output, _ = worker.communicate()
+        # The queue was this test's alone: its bookkeeping keys go with it.
+        broker = valkey.Valkey.from_url(os.environ["CELERY_BROKER_URL"])
+        broker.delete(queue, *broker.keys(f"_kombu.binding*.{queue}"))
+        broker.close()
+    assert b"lots.compute_genealogy" in output  # the worker, not this process, ran it
+
+
+def test_tasks_are_django_tasks_that_can_wait_for_the_commit():
+    from flowviz import celery_app
+
+    assert compute_genealogy.app is celery_app
+    assert callable(compute_genealogy.delay_on_commit)
