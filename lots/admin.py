@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.urls import reverse
 
-from lots.cache import genealogy_changed
+from lots.cache import genealogy_changed, lot_edited
 from lots.models import Lot, LotGenealogy
 from lots.selectors import lot_graph, lot_latest_decisions
 from lots.svg import genealogy_svg
@@ -82,10 +82,11 @@ class LotAdmin(admin.ModelAdmin):
             }
         return super().change_view(request, object_id, form_url, extra_context)
 
-    # Admin edits of a lot go through the same cache hook as the API's writes.
+    # Admin edits of a lot go through the same cache hook as the API's writes; a rename
+    # also retires what is cached under the old code.
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
-        genealogy_changed(lot_ids=[obj.pk])
+        lot_edited(lot_id=obj.pk, previous_lot_code=form.initial.get("lot_code") if change else None)
 
     def delete_model(self, request, obj):
         genealogy_changed(lot_ids=[obj.pk])

@@ -5,7 +5,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from django.core.cache import cache
 from django.urls import reverse
 
 from accounts.models import Role
@@ -80,26 +79,45 @@ def test_lot_foreign_keys_use_autocomplete(admin_client_, demo):
     assert response.json()["results"] == [{"id": str(run.pk), "text": "PRD-20260101-A"}]
 
 
-def test_an_admin_edit_of_a_lot_invalidates_cached_traceability(
+def _admin_lot_form(code: str, weight: str) -> dict[str, str]:
+    return {
+        "lot_code": code,
+        "lot_type": "MIX",
+        "weight_kg": weight,
+        "metadata": "{}",
+        "created_at_0": "2026-01-05",
+        "created_at_1": "08:00:00",
+    }
+
+
+def test_an_admin_edit_of_a_lot_invalidates_its_cached_traceability(
     admin_client_, demo, django_capture_on_commit_callbacks
 ):
     mix = Lot.objects.get(lot_code="MIX-BATCH-88")
-    before = trace_cache._generation()
+    # Warm the cached answers that contain the lot: its own, a parent's graph, a child's one-step.
+    assert trace_cache.one_step_cached(lot_code="MIX-BATCH-88")["central"]["weight_kg"] == "540.00"
+    assert b'"540.00"' in trace_cache.graph_json_cached(lot_code="RAW-BEEF-001")
+    assert trace_cache.one_step_cached(lot_code="FG-DONER-X1")["parents"][0]["weight_kg"] == "540.00"
     with django_capture_on_commit_callbacks(execute=True):
-        response = admin_client_.post(
-            _change_url(mix),
-            {
-                "lot_code": "MIX-BATCH-88",
-                "lot_type": "MIX",
-                "weight_kg": "541.00",
-                "metadata": "{}",
-                "created_at_0": "2026-01-05",
-                "created_at_1": "08:00:00",
-            },
-        )
+        response = admin_client_.post(_change_url(mix), _admin_lot_form("MIX-BATCH-88", "541.00"))
     assert response.status_code == 302, response.context["adminform"].form.errors
-    assert Lot.objects.get(pk=mix.pk).weight_kg == Decimal("541.00")
-    assert cache.get(trace_cache._GENERATION_KEY) == before + 1
+    assert trace_cache.one_step_cached(lot_code="MIX-BATCH-88")["central"]["weight_kg"] == "541.00"
+    assert b'"541.00"' in trace_cache.graph_json_cached(lot_code="RAW-BEEF-001")
+    assert trace_cache.one_step_cached(lot_code="FG-DONER-X1")["parents"][0]["weight_kg"] == "541.00"
+
+
+def test_an_admin_rename_of_a_lot_retires_the_answers_cached_under_its_old_code(
+    admin_client_, demo, django_capture_on_commit_callbacks
+):
+    mix = Lot.objects.get(lot_code="MIX-BATCH-88")
+    assert trace_cache.one_step_cached(lot_code="MIX-BATCH-88") is not None
+    assert trace_cache.graph_json_cached(lot_code="MIX-BATCH-88") is not None
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client_.post(_change_url(mix), _admin_lot_form("MIX-BATCH-89", "540.00"))
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert trace_cache.one_step_cached(lot_code="MIX-BATCH-88") is None
+    assert trace_cache.graph_json_cached(lot_code="MIX-BATCH-88") is None
+    assert trace_cache.one_step_cached(lot_code="MIX-BATCH-89")["central"]["id"] == str(mix.pk)
 
 
 def test_a_manager_only_views_lots(manager_client, demo):
