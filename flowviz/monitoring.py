@@ -33,6 +33,7 @@ from prometheus_client import (
 )
 
 import flowviz.metrics  # noqa: F401  (the business metrics register themselves on import)
+from flowviz.throttling import client_ip
 
 HTTP_REQUESTS = Counter(
     "flowviz_http_requests",
@@ -134,20 +135,6 @@ class PrometheusMiddleware:
         HTTP_REQUEST_SECONDS.labels(request.method, route).observe(time.perf_counter() - started)
         HTTP_REQUESTS.labels(request.method, route, str(status)).inc()
         refresh_pool_gauges()
-
-
-def client_ip(request: HttpRequest) -> str:
-    """The client address, skipping NUM_PROXIES trusted proxies in X-Forwarded-For."""
-    hops = settings.NUM_PROXIES
-    remote = request.META.get("REMOTE_ADDR", "")
-    if hops <= 0:
-        return remote
-    forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
-    forwarded = [part for part in forwarded if part]
-    # Each trusted proxy appended the address it saw; the client is `hops` entries from the end.
-    if len(forwarded) >= hops:
-        return forwarded[-hops]
-    return forwarded[0] if forwarded else remote
 
 
 @functools.lru_cache(maxsize=8)

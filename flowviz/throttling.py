@@ -85,6 +85,8 @@ def throttle_hit(*, scope: str, ident: str, rate: Rate, now: float | None = None
 
 
 def client_ip(request: HttpRequest) -> str:
+    """The client's address, trusting X-Forwarded-For only for NUM_PROXIES hops (rate limits,
+    the /metrics allow-list)."""
     remote = request.META.get("REMOTE_ADDR", "") or "unknown"
     proxies = settings.NUM_PROXIES
     if proxies > 0:
