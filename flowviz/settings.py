@@ -176,6 +176,10 @@ CORS_ALLOWED_ORIGINS = env_list("ALLOWED_ORIGINS", [])
 CORS_ALLOW_CREDENTIALS = True
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", CORS_ALLOWED_ORIGINS)
 
+# After a failure of the cache, rate limits and cached reads skip it this long (seconds)
+# instead of waiting for its timeout on every request (flowviz/cache_guard.py).
+CACHE_RETRY_SECONDS = env_int("CACHE_RETRY_SECONDS", 5)
+
 # Rate limits ("N/period", period one of s, m, h, d); shared through the cache.
 THROTTLE_ENABLED = env_bool("THROTTLE_ENABLED", True)
 THROTTLE_RATES = {

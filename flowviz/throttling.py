@@ -24,6 +24,8 @@ from django.core.cache import cache
 from django.http import HttpRequest
 from ninja.throttling import BaseThrottle
 
+from flowviz.cache_guard import cache_failed, cache_usable
+
 logger = logging.getLogger(__name__)
 
 _PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -59,6 +61,8 @@ def throttle_hit(*, scope: str, ident: str, rate: Rate, now: float | None = None
     period = rate.period_seconds
     window = int(now // period)
     key = f"throttle:{scope}:{ident}:{window}"
+    if not cache_usable():
+        return None
     try:
         # The counter lives two windows (+1 s of clock skew) so the next window can read it.
         cache.add(key, 0, timeout=2 * period + 1)
@@ -69,8 +73,9 @@ def throttle_hit(*, scope: str, ident: str, rate: Rate, now: float | None = None
             count = 1
         previous = int(cache.get(f"throttle:{scope}:{ident}:{window - 1}") or 0)
     except Exception:
-        # A dead cache must not take the API down with it: fail open, loudly.
-        logger.warning("rate-limit cache unavailable; request not counted", exc_info=True)
+        # A dead cache must not take the API down with it: fail open, loudly, and stop
+        # trying for a moment (this runs on the event loop).
+        cache_failed("rate limits; requests not counted")
         return None
     elapsed = now - window * period
     to_window_end = period - elapsed

@@ -29,6 +29,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
+from flowviz.cache_guard import cache_failed, cache_usable
 from flowviz.metrics import TRACEABILITY_QUERY_SECONDS
 from lots import selectors
 
@@ -76,12 +77,16 @@ def _cached(kind: str, lot_code: str, params: tuple, compute: Callable[[], Any])
     """The cached answer, or `compute()` stored under the token read before computing it."""
     started = time.perf_counter()
     key: str | None = None
-    try:
-        key = _entry_key(kind, lot_code, _lot_version(kind, lot_code), *params)
-        hit = cache.get(key)
-    except Exception:
-        logger.warning("cache unavailable; %s of %s read from the database", kind, lot_code, exc_info=True)
-        key, hit = None, None
+    hit = None
+    if cache_usable():
+        try:
+            key = _entry_key(kind, lot_code, _lot_version(kind, lot_code), *params)
+            hit = cache.get(key)
+        except LookupError:
+            key = None
+        except Exception:
+            cache_failed(f"traceability reads; {kind} of {lot_code} from the database")
+            key = None
     if hit is not None:
         TRACEABILITY_QUERY_SECONDS.labels(kind=kind, source="cache").observe(time.perf_counter() - started)
         return hit

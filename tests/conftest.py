@@ -48,12 +48,17 @@ def demo(db):
 def _clear_cache():
     from django.core.cache import cache
 
+    from flowviz.cache_guard import cache_reset
+
+    cache_reset()
+
     # delete_pattern honours this run's key prefix, so other runs sharing the server are untouched.
     if hasattr(cache, "delete_pattern"):
         cache.delete_pattern("*")
     else:
         cache.clear()
     yield
+    cache_reset()
 
 
 @pytest.fixture
