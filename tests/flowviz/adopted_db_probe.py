@@ -65,7 +65,43 @@ def orm_write() -> dict:
     return {"user_id": str(user.id), "lot_id": str(child.id), "staff": user.is_staff}
 
 
-CHECKS = {"login": login, "lot": lot, "orm_write": orm_write}
+def api_session(email: str, password: str, lot_code: str) -> dict:
+    """Through the HTTP API (Django's test client, the full request chain): log in with the
+    legacy password, then read a lot, its one-step traceability and its graph."""
+    import json as json_module
+
+    from django.test import Client
+    from django.test.utils import setup_test_environment
+
+    setup_test_environment()  # lets the test client's host through ALLOWED_HOSTS
+    client = Client()
+    login_response = client.post(
+        "/api/login",
+        json_module.dumps({"email": email, "password": password}),
+        content_type="application/json",
+    )
+    result: dict = {"login_status": login_response.status_code}
+    if login_response.status_code != 200:
+        return result
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {login_response.json()['token']}"}
+    lot_response = client.get(f"/api/lots/{lot_code}", **auth)
+    trace_response = client.get(f"/api/traceability/{lot_code}", **auth)
+    graph_response = client.get(f"/api/traceability/{lot_code}/graph", **auth)
+    trace = trace_response.json()
+    return {
+        **result,
+        "user_email": login_response.json()["user"]["email"],
+        "lot_status": lot_response.status_code,
+        "lot": lot_response.json(),
+        "traceability_status": trace_response.status_code,
+        "parents": [p["lot_code"] for p in trace["parents"]],
+        "children": [c["lot_code"] for c in trace["children"]],
+        "graph_status": graph_response.status_code,
+        "graph_nodes": sorted(n["lot"]["lot_code"] for n in graph_response.json()["nodes"]),
+    }
+
+
+CHECKS = {"login": login, "lot": lot, "orm_write": orm_write, "api_session": api_session}
 
 
 def main(argv: list[str]) -> None:

@@ -420,6 +420,31 @@ def test_legacy_user_logs_in_with_their_old_password_and_the_hash_is_upgraded(ad
     assert result == {"authenticated": True, "algorithm_before": "bcrypt", "algorithm_after": "bcrypt_sha256"}
 
 
+def test_legacy_user_logs_in_through_the_api_and_it_serves_the_old_lots_and_traceability(adopted_db):
+    result = _probe(adopted_db, "api_session", "operator@factory.example", OPERATOR_PASSWORD, "MIX-BATCH-88")
+    assert result["login_status"] == 200
+    assert result["user_email"] == "Operator@Factory.example"  # as the legacy row stores it
+    assert result["lot_status"] == 200
+    assert result["lot"]["id"] == LOT_IDS["MIX-BATCH-88"]
+    assert result["lot"]["weight_kg"] == "540.00"
+    assert result["traceability_status"] == 200
+    assert result["parents"] == ["RAW-BEEF-001", "RAW-SALT-7", "RAW-SPICE-001"]
+    assert result["children"] == ["FG-DONER-X1"]
+    assert result["graph_status"] == 200
+    assert result["graph_nodes"] == [
+        "FG-DONER-X1",
+        "MIX-BATCH-88",
+        "RAW-BEEF-001",
+        "RAW-SALT-7",
+        "RAW-SPICE-001",
+    ]
+
+
+def test_legacy_user_with_a_wrong_password_gets_the_api_s_401(adopted_db):
+    result = _probe(adopted_db, "api_session", "operator@factory.example", "not-the-password", "MIX-BATCH-88")
+    assert result == {"login_status": 401}
+
+
 def test_legacy_user_with_a_wrong_password_is_refused(adopted_db):
     result = _probe(adopted_db, "login", "admin@factory.example", "not-the-password")
     assert result["authenticated"] is False
