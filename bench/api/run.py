@@ -7,7 +7,8 @@ legacy server's figures were taken without password hashing.
 
 Environment (defaults in brackets):
   BENCH_DATABASE_URL [postgres://postgres@127.0.0.1:5432/flowviz_api]
-  BENCH_REDIS_URL [redis://127.0.0.1:6379/3]   BENCH_PORT [8100]   BENCH_WORKERS [CPU count]
+  BENCH_REDIS_URL [redis://127.0.0.1:6379/3]   BENCH_BROKER_URL [redis://127.0.0.1:6379/4]
+  BENCH_PORT [8100]   BENCH_WORKERS [CPU count]
   BENCH_DURATION [15] seconds   BENCH_WARMUP [3] seconds   BENCH_CONNECTIONS ["1 32"]
   BENCH_THREADS [2] wrk threads   BENCH_ENDPOINTS [all: health login lots_list lot_create
   qc_create traceability]   DB_POOL_MAX_SIZE [10] per worker
@@ -31,6 +32,9 @@ PYTHON = sys.executable
 
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/flowviz_api")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/3")
+# Production queues the genealogy refresh of every write on a broker (workers run elsewhere);
+# without one, tasks would run inline in the request. The bench's queue is emptied afterwards.
+BROKER_URL = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/4")
 PORT = int(os.environ.get("BENCH_PORT", "8100"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", str(os.cpu_count() or 2)))
 DURATION = int(os.environ.get("BENCH_DURATION", "15"))
@@ -60,6 +64,7 @@ def server_env() -> dict[str, str]:
         **os.environ,
         "DATABASE_URL": DATABASE_URL,
         "REDIS_URL": REDIS_URL,
+        "CELERY_BROKER_URL": BROKER_URL,
         "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_urlsafe(64),
         "DEBUG": "false",
         "THROTTLE_ENABLED": "false",
@@ -199,6 +204,13 @@ def main() -> None:
         server.terminate()
         server.wait(timeout=15)
         log.close()
+        subprocess.run(  # noqa: S603
+            [PYTHON, "-m", "celery", "-A", "flowviz.celery", "purge", "-f"],
+            cwd=ROOT,
+            env=env,
+            check=False,
+            capture_output=True,
+        )
 
 
 if __name__ == "__main__":
