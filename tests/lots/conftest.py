@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
+from kombu import pools as kombu_pools
 
 from accounts.models import Role
 from flowviz.celery import app as celery_app
@@ -22,10 +23,22 @@ def celery_conf() -> Iterator:
         for name, value in values.items():
             saved.setdefault(name, celery_app.conf.get(name))
             celery_app.conf[name] = value
+        if "broker_url" in values:
+            _forget_broker_connections()
 
     yield apply
     for name, value in saved.items():
         celery_app.conf[name] = value
+    if "broker_url" in saved:
+        _forget_broker_connections()
+
+
+def _forget_broker_connections() -> None:
+    """Publishing reuses the app's pooled broker connections; a test that changes the broker
+    URL (which production never does at run time) must not publish on the old one."""
+    kombu_pools.reset()  # kombu's process-wide producer pools, keyed by broker connection
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
 
 
 @pytest.fixture(autouse=True)
