@@ -8,8 +8,9 @@ A QC decision locks its lot the same way, so it cannot slip in between the check
 
 from __future__ import annotations
 
+import functools
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -116,6 +117,27 @@ def _count_after_commit(lot: Lot) -> None:
     transaction.on_commit(lambda: metrics.LOTS_REGISTERED.labels(lot_type=lot_type).inc())
 
 
+def _duplicate_code_is_conflict(create: Callable[..., Lot]) -> Callable[..., Lot]:
+    """Turn a unique violation on lot_code into Conflict. Applied outside the transaction:
+    the violation rolls the whole write back and is told apart afterwards (a savepoint around
+    the insert would allow checking inside the transaction, at two round trips per request).
+    Uniqueness is the database's job: a unique index is the only check that holds for
+    simultaneous requests."""
+
+    @functools.wraps(create)
+    def create_or_conflict(*, lot_code: str, **fields: Any) -> Lot:
+        try:
+            return create(lot_code=lot_code, **fields)
+        except IntegrityError:
+            if Lot.objects.filter(lot_code=lot_code).exists():
+                raise Conflict("Lot code already exists") from None
+            raise
+
+    return create_or_conflict
+
+
+@_duplicate_code_is_conflict
+@transaction.atomic
 def lot_create(
     *,
     lot_code: str,
@@ -131,44 +153,8 @@ def lot_create(
 ) -> Lot:
     """Register a lot and, in the same transaction, the links to the lots it was made from.
 
-    Raises Conflict when the lot code is taken. Uniqueness is the database's job (a unique
-    index is the only check that holds for simultaneous requests); its violation rolls the
-    whole transaction back and is told apart here, after the rollback. (A savepoint around
-    the insert would allow checking inside the transaction, at two round trips per request.)
+    Raises Conflict when the lot code is taken, FieldInvalid for unknown references.
     """
-    try:
-        return _lot_create(
-            lot_code=lot_code,
-            actor=actor,
-            lot_type=lot_type,
-            production_run_id=production_run_id,
-            phase_id=phase_id,
-            operator_id=operator_id,
-            weight_kg=weight_kg,
-            temperature_c=temperature_c,
-            metadata=metadata,
-            parents=parents,
-        )
-    except IntegrityError:
-        if Lot.objects.filter(lot_code=lot_code).exists():
-            raise Conflict("Lot code already exists") from None
-        raise
-
-
-@transaction.atomic
-def _lot_create(
-    *,
-    lot_code: str,
-    actor: User,
-    lot_type: str | None = None,
-    production_run_id: uuid.UUID | None = None,
-    phase_id: uuid.UUID | None = None,
-    operator_id: uuid.UUID | None = None,
-    weight_kg: Decimal | None = None,
-    temperature_c: Decimal | None = None,
-    metadata: dict[str, Any] | None = None,
-    parents: Sequence[ParentRef] = (),
-) -> Lot:
     _require_exists(ProductionRun, production_run_id, "production_run_id", "Production run")
     _require_exists(Phase, phase_id, "phase_id", "Phase")
     _require_exists(User, operator_id, "operator_id", "User")

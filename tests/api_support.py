@@ -25,6 +25,20 @@ _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 _TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 _FIXED_IDS = {row[0] for row in DEMO_USERS} | {row[0] for row in DEMO_LOTS}
 
+# The contract's Lot shape: exactly these ten keys (written out here, not taken from the code).
+LOT_KEYS = {
+    "id",
+    "lot_code",
+    "lot_type",
+    "production_run_id",
+    "phase_id",
+    "operator_id",
+    "weight_kg",
+    "temperature_c",
+    "metadata",
+    "created_at",
+}
+
 DEMO_EMAILS = {str(role): email for _, email, _, role in DEMO_USERS}
 
 

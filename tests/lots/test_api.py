@@ -12,20 +12,7 @@ from accounts.models import Role
 from lots import selectors
 from lots.models import Lot, LotGenealogy
 from quality.models import QcDecision
-from tests.api_support import demo_user, get_json, post_json
-
-LOT_KEYS = {
-    "id",
-    "lot_code",
-    "lot_type",
-    "production_run_id",
-    "phase_id",
-    "operator_id",
-    "weight_kg",
-    "temperature_c",
-    "metadata",
-    "created_at",
-}
+from tests.api_support import LOT_KEYS, demo_user, get_json, post_json
 
 
 @pytest.fixture

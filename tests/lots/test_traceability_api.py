@@ -12,22 +12,11 @@ from django.test import AsyncClient, Client
 from accounts.models import Role
 from flowviz.demo import DEMO_LOTS
 from quality.models import Decision, QcDecision
+from tests.api_support import LOT_KEYS
 from tests.lots.conftest import genealogy
 
 pytestmark = pytest.mark.django_db
 
-LOT_KEYS = {
-    "id",
-    "lot_code",
-    "lot_type",
-    "production_run_id",
-    "phase_id",
-    "operator_id",
-    "weight_kg",
-    "temperature_c",
-    "metadata",
-    "created_at",
-}
 DEMO_IDS = {code: lot_id for lot_id, code, _, _ in DEMO_LOTS}
 
 
