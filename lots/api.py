@@ -13,6 +13,7 @@ from typing import Literal
 
 from asgiref.sync import sync_to_async
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.utils.cache import patch_vary_headers
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
@@ -170,13 +171,30 @@ async def traceability_graph(
     direction: Literal["both", "up", "down"] = "both",
     max_depth: int | None = Query(None, ge=0, description="Steps to walk; omitted: no limit"),
 ) -> HttpResponse:
-    body = await sync_to_async(trace_cache.graph_json_cached)(
-        lot_code=lot_code, direction=direction, max_depth=max_depth
-    )
+    gzip_wanted = accepts_gzip(request)
+    cached = trace_cache.graph_gzip_cached if gzip_wanted else trace_cache.graph_json_cached
+    body = await sync_to_async(cached)(lot_code=lot_code, direction=direction, max_depth=max_depth)
     if body is None:
         raise Http404("Lot not found")
-    # Already rendered (and cached) as the contract's JSON: sent as it is.
-    return HttpResponse(body, content_type="application/json")
+    # Already rendered (and cached) as the contract's JSON, compressed: sent as it is.
+    response = HttpResponse(body, content_type="application/json")
+    if gzip_wanted:
+        response["Content-Encoding"] = "gzip"
+    patch_vary_headers(response, ("Accept-Encoding",))
+    return response
+
+
+def accepts_gzip(request: HttpRequest) -> bool:
+    """Whether the request's Accept-Encoding allows gzip (`gzip;q=0` refuses it)."""
+    for coding in request.headers.get("Accept-Encoding", "").split(","):
+        name, _, params = coding.strip().partition(";")
+        if name.strip().lower() in ("gzip", "x-gzip"):
+            quality = params.strip().lower().removeprefix("q=").strip()
+            try:
+                return not params or float(quality) > 0
+            except ValueError:
+                return False
+    return False
 
 
 def _csv_line(row: list[str]) -> str:

@@ -18,6 +18,7 @@ Valkey down: every cache call is guarded; reads fall back to the database and st
 
 from __future__ import annotations
 
+import gzip
 import logging
 import time
 import uuid
@@ -36,7 +37,7 @@ from lots import selectors
 logger = logging.getLogger(__name__)
 
 # Bump when the shape of a cached value changes: old entries are then never read.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 3: graph bodies stored gzip-compressed
 _PREFIX = f"trace:v{SCHEMA_VERSION}"
 GRAPH = "graph"
 ONE_STEP = "step"
@@ -100,18 +101,37 @@ def _cached(kind: str, lot_code: str, params: tuple, compute: Callable[[], Any])
     return value
 
 
-def graph_json_cached(
+# Graph bodies are megabytes of JSON (10,000 lots: 4.5 MB); they are stored gzip-compressed
+# (about 5x smaller: random UUIDs do not compress further) and sent to a client that accepts
+# gzip as they are. Level 1: compressing is on the cache-miss path; higher levels save little.
+GZIP_LEVEL = 1
+
+
+def gzip_body(body: bytes) -> bytes:
+    """`body` gzip-compressed (mtime 0: the same body always compresses to the same bytes)."""
+    return gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0)
+
+
+def graph_gzip_cached(
     *, lot_code: str, direction: str = "both", max_depth: int | None = None
 ) -> bytes | None:
-    """The graph body (contract section 7) as JSON bytes, from the cache when warm; None: no lot."""
+    """The graph body (contract section 7), gzip-compressed, from the cache when warm; None: no lot."""
 
     def compute() -> bytes | None:
-        document = selectors.lot_graph_document(lot_code=lot_code, direction=direction, max_depth=max_depth)
-        return None if document is None else selectors.graph_json(document)
+        body = selectors.lot_graph_json(lot_code=lot_code, direction=direction, max_depth=max_depth)
+        return None if body is None else gzip_body(body)
 
     # Depths past the limit are the same walk as no depth at all: one entry for them.
     depth_key = "all" if max_depth is None or max_depth >= settings.TRACEABILITY_DEPTH_LIMIT else max_depth
     return _cached(GRAPH, lot_code, (direction, depth_key), compute)
+
+
+def graph_json_cached(
+    *, lot_code: str, direction: str = "both", max_depth: int | None = None
+) -> bytes | None:
+    """The graph body (contract section 7) as JSON bytes, from the cache when warm; None: no lot."""
+    packed = graph_gzip_cached(lot_code=lot_code, direction=direction, max_depth=max_depth)
+    return None if packed is None else gzip.decompress(packed)
 
 
 def graph_refresh(*, lot_code: str) -> bytes | None:
@@ -122,14 +142,13 @@ def graph_refresh(*, lot_code: str) -> bytes | None:
     except Exception:
         logger.warning("cache unavailable; graph of %s computed but not stored", lot_code, exc_info=True)
         key = None
-    document = selectors.lot_graph_document(lot_code=lot_code)
-    if document is None:
+    body = selectors.lot_graph_json(lot_code=lot_code)
+    if body is None:
         return None
-    body = selectors.graph_json(document)
     TRACEABILITY_QUERY_SECONDS.labels(kind=GRAPH, source="database").observe(time.perf_counter() - started)
     if key is not None:
         try:
-            cache.set(key, body, timeout=_entry_timeout())
+            cache.set(key, gzip_body(body), timeout=_entry_timeout())
         except Exception:
             logger.warning("cache unavailable; graph of %s not stored", lot_code, exc_info=True)
     return body

@@ -27,6 +27,9 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+from bench.database import database_ensure  # noqa: E402
+
 LUA = Path(__file__).with_name("request.lua")
 PYTHON = sys.executable
 
@@ -158,6 +161,7 @@ def run_wrk(name: str, connections: int, seconds: int, token: str, qc_lot_ids: l
 
 def main() -> None:
     env = server_env()
+    database_ensure(DATABASE_URL)
     subprocess.run([PYTHON, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)  # noqa: S603
     subprocess.run([PYTHON, "manage.py", "seed_demo"], cwd=ROOT, env=env, check=True, capture_output=True)  # noqa: S603
     gunicorn = [

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 from django.db import connection
 
 from lots.models import Lot
-from lots.selectors import genealogy_affected_codes, lot_descendant_ids, lot_graph, lot_graph_document
+from lots.selectors import (
+    genealogy_affected_codes,
+    graph_json,
+    lot_descendant_ids,
+    lot_graph,
+    lot_graph_document,
+    lot_graph_json,
+)
 from tests.lots.conftest import genealogy
 
 
@@ -186,6 +194,30 @@ def test_the_json_document_matches_the_model_graph(demo):
             graph.ancestor_count,
             graph.descendant_count,
         )
+
+
+@pytest.mark.django_db
+def test_the_graph_json_is_byte_for_byte_the_rendered_document(demo, django_assert_num_queries):
+    # Values whose text is easy to get wrong when the database renders it: quotes, a
+    # backslash and non-ASCII in codes and metadata, null decimals and ids, a timestamp
+    # with and one without microseconds, a negative temperature, no lot type.
+    lots = genealogy([("A", 'QUOTE"\\É'), ('QUOTE"\\É', "C")])
+    Lot.objects.filter(pk=lots["A"].pk).update(
+        metadata={"note": 'a "b" \\ ü', "n": [1, 2.5, None]},
+        temperature_c=Decimal("-18.0"),
+        weight_kg=None,
+        lot_type=None,
+        created_at=datetime(2026, 1, 2, 3, 4, 5, 678, tzinfo=UTC),
+    )
+    Lot.objects.filter(pk=lots["C"].pk).update(created_at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC))
+    for code in ("RAW-BEEF-001", "MIX-BATCH-88", "FG-DONER-X1", "A", 'QUOTE"\\É', "C"):
+        for direction in ("both", "up", "down"):
+            for max_depth in (None, 0, 1):
+                document = lot_graph_document(lot_code=code, direction=direction, max_depth=max_depth)
+                with django_assert_num_queries(1):
+                    body = lot_graph_json(lot_code=code, direction=direction, max_depth=max_depth)
+                assert body == graph_json(document), (code, direction, max_depth)
+    assert lot_graph_json(lot_code="NOPE") is None
 
 
 @pytest.mark.django_db

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 
 import pytest
@@ -80,6 +81,30 @@ def test_graph_max_depth(headers):
     assert len(body["edges"]) == 1
     root_only = get("/api/traceability/FG-DONER-X1/graph?max_depth=0", headers()).json()
     assert (len(root_only["nodes"]), root_only["edges"]) == (1, [])
+
+
+def test_graph_is_sent_gzip_compressed_to_a_client_that_accepts_it(headers):
+    plain = get("/api/traceability/MIX-BATCH-88/graph", headers())
+    url = "/api/traceability/MIX-BATCH-88/graph"
+    packed = Client().get(url, HTTP_ACCEPT_ENCODING="br, gzip", **headers())
+    assert packed.status_code == 200
+    assert packed["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in packed["Vary"]
+    assert gzip.decompress(packed.content) == plain.content
+
+
+@pytest.mark.parametrize("accept", ["", "identity", "gzip;q=0", "br"])
+def test_graph_is_sent_plain_unless_gzip_is_accepted(headers, accept):
+    response = Client().get("/api/traceability/MIX-BATCH-88/graph", HTTP_ACCEPT_ENCODING=accept, **headers())
+    assert response.status_code == 200
+    assert not response.has_header("Content-Encoding")
+    assert "Accept-Encoding" in response["Vary"]
+    assert response.json()["root"] == "MIX-BATCH-88"
+
+
+def test_graph_of_an_unknown_lot_is_a_plain_404_even_with_gzip_accepted(headers):
+    response = Client().get("/api/traceability/NOPE/graph", HTTP_ACCEPT_ENCODING="gzip", **headers())
+    assert (response.status_code, response.json()) == (404, {"detail": "Lot not found"})
 
 
 def test_graph_is_open_to_every_role(headers):
