@@ -89,11 +89,11 @@ class LotAdmin(admin.ModelAdmin):
         lot_edited(lot_id=obj.pk, previous_lot_code=form.initial.get("lot_code") if change else None)
 
     def delete_model(self, request, obj):
-        genealogy_changed(lot_ids=[obj.pk])
+        genealogy_changed(lot_ids=[obj.pk], removing=True)
         super().delete_model(request, obj)
 
     def delete_queryset(self, request, queryset):
-        genealogy_changed(lot_ids=list(queryset.values_list("pk", flat=True)))
+        genealogy_changed(lot_ids=list(queryset.values_list("pk", flat=True)), removing=True)
         super().delete_queryset(request, queryset)
 
 
@@ -107,13 +107,16 @@ class LotGenealogyAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
-        genealogy_changed(lot_ids=[obj.parent_lot_id, obj.child_lot_id])
+        # A link moved to other lots also changes the graphs of the lots it used to join:
+        # walking from its former ends (still in the form's initial data) finds them.
+        former_ends = [form.initial.get(name) for name in ("parent_lot", "child_lot")] if change else []
+        genealogy_changed(lot_ids=[obj.parent_lot_id, obj.child_lot_id, *filter(None, former_ends)])
 
     def delete_model(self, request, obj):
-        genealogy_changed(lot_ids=[obj.parent_lot_id, obj.child_lot_id])
+        genealogy_changed(lot_ids=[obj.parent_lot_id, obj.child_lot_id], removing=True)
         super().delete_model(request, obj)
 
     def delete_queryset(self, request, queryset):
         lot_ids = [lot for pair in queryset.values_list("parent_lot_id", "child_lot_id") for lot in pair]
-        genealogy_changed(lot_ids=lot_ids)
+        genealogy_changed(lot_ids=lot_ids, removing=True)
         super().delete_queryset(request, queryset)

@@ -543,10 +543,15 @@ near(lot_id) AS (
     SELECT g.parent_lot_id FROM lot_genealogy g WHERE g.child_lot_id IN ({changed})
     UNION
     SELECT g.child_lot_id FROM lot_genealogy g WHERE g.parent_lot_id IN ({changed})
+),
+affected(lot_id) AS (
+    SELECT lot_id FROM up UNION SELECT lot_id FROM down UNION SELECT lot_id FROM near
 )
-SELECT l.lot_code, CASE WHEN l.id IN (SELECT lot_id FROM near) THEN 1 ELSE 0 END
-FROM lots l
-WHERE l.id IN (SELECT lot_id FROM up UNION SELECT lot_id FROM down UNION SELECT lot_id FROM near)
+-- Each code looked up by primary key: a join let the planner, misled by the recursive CTEs'
+-- row estimates, hash the whole lots table (a sequential scan on every write).
+SELECT (SELECT l.lot_code FROM lots l WHERE l.id = a.lot_id),
+       CASE WHEN a.lot_id IN (SELECT lot_id FROM near) THEN 1 ELSE 0 END
+FROM affected a
 """
 
 
@@ -580,7 +585,8 @@ def genealogy_affected_codes(
     with connection.cursor() as cursor:
         cursor.execute(_AFFECTED_SQL.format(**placeholders), params)
         rows = cursor.fetchall()
-    return {code for code, _ in rows}, {code for code, near in rows if near}
+    # A code is None only for a lot deleted by a concurrent transaction since the walk.
+    return {code for code, _ in rows if code is not None}, {code for code, near in rows if near and code}
 
 
 def lot_latest_decisions(*, lot_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:

@@ -147,3 +147,25 @@ def test_the_run_list_filters_by_status(manager_client):
     )
     page = listing.content.decode()
     assert "PRD-20260103-B" in page and "PRD-20260103-A" not in page
+
+
+def test_a_link_moved_in_the_admin_retires_the_graphs_of_the_lots_it_used_to_join(
+    admin_client_, demo, django_capture_on_commit_callbacks
+):
+    from lots.models import LotGenealogy
+
+    link = LotGenealogy.objects.get(parent_lot__lot_code="MIX-BATCH-88", child_lot__lot_code="FG-DONER-X1")
+    assert b"FG-DONER-X1" in trace_cache.graph_json_cached(lot_code="RAW-BEEF-001")
+    spice = Lot.objects.get(lot_code="RAW-SPICE-001")
+    form = {
+        "parent_lot": str(spice.pk),
+        "child_lot": str(link.child_lot_id),
+        "quantity_used_kg": "30.00",
+        "linked_at_0": link.linked_at.strftime("%Y-%m-%d"),
+        "linked_at_1": link.linked_at.strftime("%H:%M:%S"),
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client_.post(reverse("admin:lots_lotgenealogy_change", args=[link.pk]), form)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    # RAW-BEEF-001 reached FG-DONER-X1 only through the moved link's former parent.
+    assert b"FG-DONER-X1" not in trace_cache.graph_json_cached(lot_code="RAW-BEEF-001")

@@ -202,7 +202,7 @@ def test_link_deleted_after_the_hook_retires_the_former_relatives(demo, django_c
         link = LotGenealogy.objects.get(
             parent_lot__lot_code="MIX-BATCH-88", child_lot__lot_code="FG-DONER-X1"
         )
-        trace_cache.genealogy_changed(lot_ids=[link.parent_lot_id, link.child_lot_id])
+        trace_cache.genealogy_changed(lot_ids=[link.parent_lot_id, link.child_lot_id], removing=True)
         link.delete()
     assert "FG-DONER-X1" not in codes(graph("RAW-BEEF-001"))
     assert trace_cache.one_step_cached(lot_code="FG-DONER-X1")["parents"] == []
@@ -212,6 +212,21 @@ def test_deleted_lot_no_longer_answers_from_the_cache(django_capture_on_commit_c
     lots = genealogy([], lot_types={"LONELY": "RAW"})
     assert trace_cache.graph_json_cached(lot_code="LONELY") is not None
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
-        trace_cache.genealogy_changed(lot_ids=[lots["LONELY"].pk])
+        trace_cache.genealogy_changed(lot_ids=[lots["LONELY"].pk], removing=True)
         lots["LONELY"].delete()
     assert trace_cache.graph_json_cached(lot_code="LONELY") is None
+
+
+def test_a_lot_created_walks_its_relatives_once_after_the_commit(demo, django_capture_on_commit_callbacks):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from lots.services import ParentRef, lot_create
+
+    parent = ParentRef(loc=("parents", 0), lot_code="MIX-BATCH-88")
+    with CaptureQueriesContext(connection) as queries, django_capture_on_commit_callbacks(execute=True):
+        lot_create(lot_code="FG-ONE-WALK", actor=demo_user(Role.OPERATOR), parents=[parent])
+    walks = [query["sql"] for query in queries.captured_queries if "WITH RECURSIVE" in query["sql"]]
+    # The cycle check walks down from the new lot (one query); the cache walks once, after the commit.
+    assert sum(1 for sql in walks if "up(lot_id)" in sql) == 1
+    assert "FG-ONE-WALK" in codes(graph("RAW-BEEF-001"))
