@@ -1,0 +1,20 @@
+-- wrk script of bench/api/floor.py: POST /api/insert gets a unique code per request.
+local method = os.getenv("WRK_METHOD") or "GET"
+local counter = 0
+local next_thread_id = 0
+
+function setup(thread)
+  next_thread_id = next_thread_id + 1
+  thread:set("thread_id", next_thread_id)
+end
+
+local run_id = tostring(os.time()) .. tostring(os.clock())
+
+function request()
+  if method == "POST" then
+    counter = counter + 1
+    local body = string.format('{"code":"%s-%d-%d"}', run_id, thread_id, counter)
+    return wrk.format("POST", nil, {["Content-Type"] = "application/json"}, body)
+  end
+  return wrk.format("GET")
+end
