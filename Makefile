@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: install run migrate seed test lint format bench bench-api bench-trace clean
+.PHONY: install run migrate seed test lint format bench bench-api bench-floor bench-trace clean
 
 $(INSTALLED): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,11 +44,19 @@ format: install
 clean:
 	rm -rf $(VENV) db staticfiles .pytest_cache .ruff_cache test-artifacts
 
+# --- Benchmarks: print figures (PostgreSQL and Redis on 127.0.0.1; `wrk` for the API ones) ---
+bench: bench-api bench-floor bench-trace
+
 # --- API benchmark (issue 7): gunicorn + uvicorn workers, PostgreSQL, Redis, wrk --------
 # Env: BENCH_DATABASE_URL, BENCH_REDIS_URL, BENCH_PORT, BENCH_WORKERS, BENCH_DURATION,
 # BENCH_WARMUP, BENCH_CONNECTIONS, BENCH_ENDPOINTS (see bench/api/run.py). Needs `wrk`.
 bench-api: install
 	$(BIN)/python bench/api/run.py
+
+# The stack's own ceiling (Django + django-ninja, no middleware, a bare read and a bare
+# one-INSERT write) served the same way, to read bench-api's figures against.
+bench-floor: install
+	$(BIN)/python bench/api/floor.py
 
 # --- Traceability benchmark (issue 3): 200,000 generated lots on PostgreSQL, graph endpoint
 # vs naive traversal, warm cache. BENCH_DATABASE_URL, BENCH_REDIS_URL, BENCH_LOTS, BENCH_RUNS

@@ -162,7 +162,8 @@ _RECALL_READERS = roles(Role.ADMIN, Role.MANAGER, Role.AUDITOR)
     description=(
         "Nodes carry their signed shortest distance from the lot (negative: ancestors). "
         "`max_depth` omitted: no limit (cycles are guarded against). Served from the cache when warm; "
-        "every committed write that could change the graph retires the cached answer."
+        "every committed write that could change the graph retires the cached answer. Sent "
+        "gzip-compressed (`Content-Encoding: gzip`) when the request's Accept-Encoding allows it."
     ),
 )
 async def traceability_graph(

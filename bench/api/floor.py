@@ -13,6 +13,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+import psycopg
+
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))
 from bench.database import database_ensure  # noqa: E402
@@ -38,15 +40,18 @@ def wrk(path: str, connections: int, seconds: int, method: str) -> str:
 
 def main() -> None:
     database_ensure(f"postgres://postgres@127.0.0.1:5432/{DB}")
-    subprocess.run(  # noqa: S603
-        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-q", DB, "-c",  # noqa: S607
-         "CREATE TABLE IF NOT EXISTS floor_lots (id uuid PRIMARY KEY, code text UNIQUE NOT NULL)"],
-        check=True,
-    )
+    with psycopg.connect(f"postgresql://postgres@127.0.0.1:5432/{DB}", autocommit=True) as connection:
+        connection.execute(
+            "CREATE TABLE IF NOT EXISTS floor_lots (id uuid PRIMARY KEY, code text UNIQUE NOT NULL)"
+        )
     server = subprocess.Popen(  # noqa: S603
-        [str(Path(PYTHON).with_name("gunicorn")), "-k", "uvicorn_worker.UvicornWorker", "floor_app:application",
-         "-b", f"127.0.0.1:{PORT}", "-w", str(WORKERS), "--log-level", "warning"],
-        cwd=HERE, env={**os.environ, "FLOOR_DB": DB},
+        [
+            str(Path(PYTHON).with_name("gunicorn")),
+            *("-k", "uvicorn_worker.UvicornWorker", "floor_app:application"),
+            *("-b", f"127.0.0.1:{PORT}", "-w", str(WORKERS), "--log-level", "warning"),
+        ],
+        cwd=HERE,
+        env={**os.environ, "FLOOR_DB": DB},
     )
     try:
         for _ in range(100):
@@ -64,8 +69,8 @@ def main() -> None:
                 rps = output.split("Requests/sec:")[1].split()[0]
                 p50 = output.split(" 50%")[1].split()[0]
                 p99 = output.split(" 99%")[1].split()[0]
-                errors = "Non-2xx" in output
-                print(f"{name:<14}{connections:>6}{float(rps):>10.0f}{p50:>10}{p99:>10}{'  (non-2xx!)' if errors else ''}")
+                errors = "  (non-2xx!)" if "Non-2xx" in output else ""
+                print(f"{name:<14}{connections:>6}{float(rps):>10.0f}{p50:>10}{p99:>10}{errors}")
     finally:
         server.terminate()
         server.wait()
