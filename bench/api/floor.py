@@ -1,7 +1,8 @@
 """Measure the stack's ceiling (bench/api/floor_app.py) with wrk, as bench/api/run.py does.
 
-Environment: FLOOR_DB [flowviz_floor]  BENCH_PORT [8101]  BENCH_WORKERS [CPU count]
-BENCH_DURATION [15]  BENCH_WARMUP [3]  BENCH_CONNECTIONS ["1 32"]  BENCH_THREADS [2]
+Environment: FLOOR_DB [flowviz_floor]  BENCH_FLOOR_PORT [8101]; and as bench/api/run.py:
+BENCH_WORKERS [CPU count]  BENCH_DURATION [15]  BENCH_WARMUP [3]  BENCH_CONNECTIONS ["1 32"]
+BENCH_THREADS [2]
 """
 
 from __future__ import annotations
@@ -17,16 +18,11 @@ import psycopg
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))
+from bench.api.run import CONNECTIONS, DURATION, PYTHON, THREADS, WARMUP, WORKERS  # noqa: E402
 from bench.database import database_ensure  # noqa: E402
 
-PYTHON = sys.executable
 DB = os.environ.get("FLOOR_DB", "flowviz_floor")
-PORT = int(os.environ.get("BENCH_PORT", "8101"))
-WORKERS = int(os.environ.get("BENCH_WORKERS", str(os.cpu_count() or 2)))
-DURATION = int(os.environ.get("BENCH_DURATION", "15"))
-WARMUP = int(os.environ.get("BENCH_WARMUP", "3"))
-CONNECTIONS = [int(c) for c in os.environ.get("BENCH_CONNECTIONS", "1 32").split()]
-THREADS = int(os.environ.get("BENCH_THREADS", "2"))
+PORT = int(os.environ.get("BENCH_FLOOR_PORT", "8101"))
 BASE = f"http://127.0.0.1:{PORT}"
 LUA = HERE / "floor.lua"
 
