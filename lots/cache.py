@@ -112,26 +112,41 @@ def gzip_body(body: bytes) -> bytes:
     return gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0)
 
 
+def _graph_cached(
+    *, lot_code: str, direction: str, max_depth: int | None
+) -> tuple[bytes | None, bytes | None]:
+    """(gzip-compressed body or None: no lot, the plain body when it was just computed)."""
+    computed: dict[str, bytes] = {}
+
+    def compute() -> bytes | None:
+        body = selectors.lot_graph_json(lot_code=lot_code, direction=direction, max_depth=max_depth)
+        if body is None:
+            return None
+        computed["body"] = body
+        return gzip_body(body)
+
+    # Depths past the limit are the same walk as no depth at all: one entry for them.
+    depth_key = "all" if max_depth is None or max_depth >= settings.TRACEABILITY_DEPTH_LIMIT else max_depth
+    packed = _cached(GRAPH, lot_code, (direction, depth_key), compute)
+    return packed, computed.get("body")
+
+
 def graph_gzip_cached(
     *, lot_code: str, direction: str = "both", max_depth: int | None = None
 ) -> bytes | None:
     """The graph body (contract section 7), gzip-compressed, from the cache when warm; None: no lot."""
-
-    def compute() -> bytes | None:
-        body = selectors.lot_graph_json(lot_code=lot_code, direction=direction, max_depth=max_depth)
-        return None if body is None else gzip_body(body)
-
-    # Depths past the limit are the same walk as no depth at all: one entry for them.
-    depth_key = "all" if max_depth is None or max_depth >= settings.TRACEABILITY_DEPTH_LIMIT else max_depth
-    return _cached(GRAPH, lot_code, (direction, depth_key), compute)
+    return _graph_cached(lot_code=lot_code, direction=direction, max_depth=max_depth)[0]
 
 
 def graph_json_cached(
     *, lot_code: str, direction: str = "both", max_depth: int | None = None
 ) -> bytes | None:
     """The graph body (contract section 7) as JSON bytes, from the cache when warm; None: no lot."""
-    packed = graph_gzip_cached(lot_code=lot_code, direction=direction, max_depth=max_depth)
-    return None if packed is None else gzip.decompress(packed)
+    packed, body = _graph_cached(lot_code=lot_code, direction=direction, max_depth=max_depth)
+    if packed is None:
+        return None
+    # Just computed: the body itself, not a round trip through gzip.
+    return body if body is not None else gzip.decompress(packed)
 
 
 def graph_refresh(*, lot_code: str) -> bytes | None:
