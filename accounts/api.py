@@ -7,9 +7,10 @@ from django.http import HttpRequest
 from ninja import Router
 from ninja.errors import HttpError
 
-from accounts.schemas import DetailOut, LoginIn, LoginOut
+from accounts.schemas import LoginIn, LoginOut
 from accounts.services import InvalidCredentials, user_login
-from flowviz.throttling import login_throttle
+from flowviz.http.schemas import DetailOut
+from flowviz.http.throttling import login_throttle
 
 router = Router(tags=["accounts"])
 

@@ -14,7 +14,8 @@ from django.db import connection
 from django.http import HttpRequest
 from ninja.security import HttpBearer
 
-from accounts.models import Role, User
+from accounts.models import User
+from accounts.roles import Role
 from accounts.tokens import InvalidToken, token_decode
 
 ROLE_ORDER: tuple[str, ...] = tuple(Role.values)

@@ -10,17 +10,7 @@ from django.db import models
 from django.db.models.functions import Lower, Now
 from django.utils import timezone
 
-
-class Role(models.TextChoices):
-    ADMIN = "ADMIN", "Admin"
-    MANAGER = "MANAGER", "Manager"
-    AUDITOR = "AUDITOR", "Auditor"
-    OPERATOR = "OPERATOR", "Operator"
-    VIEWER = "VIEWER", "Viewer"
-
-
-# Roles that may sign in to the Django admin; what they may do there comes from groups.
-STAFF_ROLES = frozenset({Role.ADMIN, Role.MANAGER, Role.AUDITOR})
+from accounts.roles import STAFF_ROLES, Role, user_role_groups_sync
 
 
 class UserManager(BaseUserManager["User"]):
@@ -105,9 +95,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         super().save(*args, **kwargs)
         if role_changed and (update_fields is None or "role" in update_fields):
             # The admin rights follow the role, whichever way the role was changed.
-            from accounts.roles import user_role_groups_sync
-
-            user_role_groups_sync(self)
+            user_role_groups_sync(self, role=self.role)
             self._role_in_db = self.role
 
     @property

@@ -1,9 +1,10 @@
-"""What each role may do in the admin, expressed as Django groups and permissions.
+"""The roles, and what each may do in the admin, expressed as Django groups and permissions.
 
 A user's `role` is the source of truth; `User.save()` keeps the user's role group in step
 (see `user_role_groups_sync`), so every way of changing a role (admin form, command, API)
 gives the same admin rights. The groups themselves are created by the data migration
 accounts/0002_role_groups, which calls `role_groups_sync` with the historical app registry.
+accounts.models imports this module, never the other way round.
 """
 
 from __future__ import annotations
@@ -12,15 +13,25 @@ import logging
 from typing import TYPE_CHECKING
 
 from django.apps import apps as global_apps
-
-from accounts.models import Role
+from django.db import models
 
 if TYPE_CHECKING:
     from django.apps.registry import Apps
-
-    from accounts.models import User
+    from django.contrib.auth.models import PermissionsMixin
 
 logger = logging.getLogger(__name__)
+
+
+class Role(models.TextChoices):
+    ADMIN = "ADMIN", "Admin"
+    MANAGER = "MANAGER", "Manager"
+    AUDITOR = "AUDITOR", "Auditor"
+    OPERATOR = "OPERATOR", "Operator"
+    VIEWER = "VIEWER", "Viewer"
+
+
+# Roles that may sign in to the Django admin; what they may do there comes from groups.
+STAFF_ROLES = frozenset({Role.ADMIN, Role.MANAGER, Role.AUDITOR})
 
 # The role → group name. OPERATOR and VIEWER have no group: they have no admin at all.
 ROLE_GROUPS: dict[str, str] = {
@@ -84,14 +95,14 @@ def role_groups_sync(apps: Apps = global_apps) -> None:
         group.permissions.set(permission_ids)
 
 
-def user_role_groups_sync(user: User) -> None:
-    """Put the user in their role's group and out of the other role groups.
+def user_role_groups_sync(user: PermissionsMixin, *, role: str) -> None:
+    """Put the (saved) user in the group of `role` and out of the other role groups.
 
     Groups that are not role groups (added by hand for special cases) are left alone.
     """
     from django.contrib.auth.models import Group
 
-    wanted = ROLE_GROUPS.get(user.role)
+    wanted = ROLE_GROUPS.get(role)
     current = set(user.groups.filter(name__in=ROLE_GROUPS.values()).values_list("name", flat=True))
     stale = current - {wanted}
     if stale:

@@ -41,9 +41,3 @@ class UserOut(Schema):
 class LoginOut(Schema):
     user: UserOut
     token: str
-
-
-class DetailOut(Schema):
-    """The body of every non-validation error."""
-
-    detail: str

@@ -8,7 +8,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "flowviz.settings")
 
 application = get_asgi_application()
 
-# /api requests skip the browser-session middleware (issue 7); see flowviz/asgi_api.py.
-from flowviz.asgi_api import with_api_fast_path  # noqa: E402
+# /api requests skip the browser-session middleware (issue 7); see flowviz/http/asgi.py.
+from flowviz.http.asgi import with_api_fast_path  # noqa: E402
 
 application = with_api_fast_path(application)

@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
-from flowviz.db_pool import mark_returned
+from flowviz.ops.db_pool import mark_returned
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -100,9 +100,9 @@ def parse_database_url(
     if use_pool:
         options["pool"] = {"min_size": pool_min_size, "max_size": pool_max_size, "timeout": pool_timeout}
         config["CONN_MAX_AGE"] = 0
-        # Health-checked with a round trip only after idling (flowviz/postgresql/base.py);
+        # Health-checked with a round trip only after idling (flowviz/ops/postgresql/base.py);
         # the pool's reset callback stamps when each connection came back.
-        config["ENGINE"] = "flowviz.postgresql"
+        config["ENGINE"] = "flowviz.ops.postgresql"
         options["pool"]["reset"] = mark_returned
     else:
         config["CONN_MAX_AGE"] = conn_max_age

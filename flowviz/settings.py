@@ -48,10 +48,12 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "corsheaders",
     "django_celery_results",
-    "flowviz",
+    "flowviz.production",
     "accounts",
     "quality",
     "lots",
+    "flowviz.legacy",
+    "flowviz.demo",
 ]
 
 MIDDLEWARE = [
@@ -71,7 +73,7 @@ ADMIN_URL = os.environ.get("ADMIN_URL", "admin/").strip("/") + "/"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "flowviz" / "templates"],
+        "DIRS": [],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -185,7 +187,7 @@ CORS_ALLOW_CREDENTIALS = True
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", CORS_ALLOWED_ORIGINS)
 
 # After a failure of the cache, rate limits and cached reads skip it this long (seconds)
-# instead of waiting for its timeout on every request (flowviz/cache_guard.py).
+# instead of waiting for its timeout on every request (flowviz/ops/cache_guard.py).
 CACHE_RETRY_SECONDS = env_int("CACHE_RETRY_SECONDS", 5)
 
 # Rate limits ("N/period", period one of s, m, h, d); shared through the cache.
@@ -224,8 +226,8 @@ LOGGING = {
 # Outermost: the request log times everything below it and stamps the request id; the
 # metrics middleware counts requests by resolved route.
 MIDDLEWARE = [
-    "flowviz.observability.RequestLogMiddleware",
-    "flowviz.monitoring.PrometheusMiddleware",
+    "flowviz.ops.logging.RequestLogMiddleware",
+    "flowviz.ops.monitoring.PrometheusMiddleware",
     *MIDDLEWARE,
 ]
 
@@ -234,10 +236,10 @@ LOG_FORMAT = os.environ.get("LOG_FORMAT", "text" if DEBUG else "json").strip().l
 if LOG_FORMAT not in {"json", "text"}:
     raise ImproperlyConfigured("LOG_FORMAT must be json or text.")
 LOGGING["formatters"] = {
-    "json": {"()": "flowviz.observability.JsonFormatter"},
+    "json": {"()": "flowviz.ops.logging.JsonFormatter"},
     "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
 }
-LOGGING["filters"] = {"request_id": {"()": "flowviz.observability.RequestIdFilter"}}
+LOGGING["filters"] = {"request_id": {"()": "flowviz.ops.logging.RequestIdFilter"}}
 LOGGING["handlers"]["console"].update(formatter=LOG_FORMAT, filters=["request_id"])
 
 # /metrics: comma-separated addresses or CIDRs allowed to scrape; empty = open.
@@ -266,7 +268,7 @@ SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
 X_FRAME_OPTIONS = "DENY"
 # --- API fast path (issue 7) ---------------------------------------------------------------
-# Middleware that /api requests skip under ASGI (flowviz/asgi_api.py): they serve browser
+# Middleware that /api requests skip under ASGI (flowviz/http/asgi.py): they serve browser
 # sessions and forms, while the API authenticates with bearer tokens and is CSRF-exempt.
 API_SKIPPED_MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.urls import path
 
 from flowviz.api import api
-from flowviz.monitoring import metrics_view
+from flowviz.ops.monitoring import metrics_view
 
 urlpatterns = [
     path(settings.ADMIN_URL, admin.site.urls),

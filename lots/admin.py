@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.urls import reverse
 
-from lots.cache import genealogy_changed, lot_edited
+from lots.changes import genealogy_changed, lot_edited
 from lots.models import Lot, LotGenealogy
 from lots.selectors import lot_graph, lot_latest_decisions
 from lots.svg import genealogy_svg

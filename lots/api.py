@@ -1,6 +1,6 @@
 """HTTP endpoints of the lots app (mounted under /api by flowviz/api.py).
 
-Thin: parse (schemas), authorize (accounts.auth), throttle (flowviz.throttling), then one
+Thin: parse (schemas), authorize (accounts.auth), throttle (flowviz.http.throttling), then one
 selector or one transactional service call in a worker thread.
 """
 
@@ -18,9 +18,9 @@ from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from accounts.auth import any_role, roles
-from accounts.models import Role
-from accounts.schemas import DetailOut
-from flowviz.throttling import read_throttle, traceability_throttle, write_throttle
+from accounts.roles import Role
+from flowviz.http.schemas import PROTECTED_ERRORS, DetailOut
+from flowviz.http.throttling import read_throttle, traceability_throttle, write_throttle
 from lots import cache as trace_cache
 from lots import jobs, selectors, services
 from lots.models import LotType
@@ -40,7 +40,6 @@ from lots.schemas import (
 router = Router(tags=["lots"])
 
 LOT_WRITERS = roles(Role.ADMIN, Role.MANAGER, Role.OPERATOR)
-_ERRORS = {401: DetailOut, 403: DetailOut, 429: DetailOut}
 
 
 class LotFilters(Schema):
@@ -65,7 +64,7 @@ def _parent_refs(items: list[ParentIn] | None) -> list[services.ParentRef]:
 
 @router.get(
     "/lots",
-    response={200: list[LotOut], **_ERRORS},
+    response={200: list[LotOut], **PROTECTED_ERRORS},
     auth=any_role,
     throttle=read_throttle,
     summary="List lots, newest first",
@@ -82,7 +81,7 @@ async def lots_list(request: HttpRequest, filters: Query[LotFilters]) -> list[di
 
 @router.get(
     "/lots/{lot_code}",
-    response={200: LotOut, 404: DetailOut, **_ERRORS},
+    response={200: LotOut, 404: DetailOut, **PROTECTED_ERRORS},
     auth=any_role,
     throttle=read_throttle,
     summary="One lot by its code",
@@ -96,7 +95,7 @@ async def lot_detail(request: HttpRequest, lot_code: str) -> dict:
 
 @router.post(
     "/lots",
-    response={201: LotOut, 409: DetailOut, **_ERRORS},
+    response={201: LotOut, 409: DetailOut, **PROTECTED_ERRORS},
     auth=LOT_WRITERS,
     throttle=write_throttle,
     summary="Register a lot (optionally with the parent lots it was made from)",
@@ -119,7 +118,7 @@ async def lot_register(request: HttpRequest, payload: LotIn) -> Status:
 
 @router.post(
     "/lots/{lot_code}/parents",
-    response={201: list[LinkOut], 404: DetailOut, 409: DetailOut, **_ERRORS},
+    response={201: list[LinkOut], 404: DetailOut, 409: DetailOut, **PROTECTED_ERRORS},
     auth=LOT_WRITERS,
     throttle=write_throttle,
     summary="Link more parent lots to an existing lot",
@@ -133,7 +132,7 @@ async def lot_parents_add(request: HttpRequest, lot_code: str, payload: ParentsI
 
 @router.get(
     "/traceability/{lot_code}",
-    response={200: TraceabilityOut, 404: DetailOut, **_ERRORS},
+    response={200: TraceabilityOut, 404: DetailOut, **PROTECTED_ERRORS},
     auth=any_role,
     throttle=traceability_throttle,
     tags=["traceability"],
@@ -154,7 +153,7 @@ _RECALL_READERS = roles(Role.ADMIN, Role.MANAGER, Role.AUDITOR)
 
 @router.get(
     "/traceability/{lot_code}/graph",
-    response={200: GraphOut, 404: DetailOut, **_ERRORS},
+    response={200: GraphOut, 404: DetailOut, **PROTECTED_ERRORS},
     auth=any_role,
     throttle=traceability_throttle,
     tags=["traceability"],
@@ -206,7 +205,7 @@ def _csv_line(row: list[str]) -> str:
 
 @router.get(
     "/recall/{lot_code}",
-    response={200: RecallOut, 404: DetailOut, **_ERRORS},
+    response={200: RecallOut, 404: DetailOut, **PROTECTED_ERRORS},
     auth=_RECALL_READERS,
     throttle=traceability_throttle,
     tags=["traceability"],
@@ -240,7 +239,7 @@ async def recall(
 
 @router.post(
     "/traceability/{lot_code}/jobs",
-    response={202: JobCreatedOut, 404: DetailOut, 503: DetailOut, **_ERRORS},
+    response={202: JobCreatedOut, 404: DetailOut, 503: DetailOut, **PROTECTED_ERRORS},
     auth=any_role,
     throttle=traceability_throttle,
     tags=["traceability"],
@@ -258,7 +257,7 @@ async def traceability_job_start(request: HttpRequest, lot_code: str) -> Status:
 
 @router.get(
     "/jobs/{job_id}",
-    response={200: JobOut, 404: DetailOut, **_ERRORS},
+    response={200: JobOut, 404: DetailOut, **PROTECTED_ERRORS},
     auth=any_role,
     throttle=read_throttle,
     tags=["traceability"],

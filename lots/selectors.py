@@ -17,22 +17,13 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import OuterRef, Q, Subquery
 
+from flowviz.core.formats import decimal_text, timestamp_text
 from lots.models import Lot, LotGenealogy, LotType
 from quality.models import QcDecision
 
 # The columns' scales: numeric(10,2) weights and quantities, numeric(5,1) temperatures.
 _KG = Decimal("0.01")
 _CELSIUS = Decimal("0.1")
-
-
-def decimal_text(value: Decimal | None, scale: Decimal) -> str | None:
-    """A decimal as the contract sends it: a string with the column's scale ("540.00")."""
-    return None if value is None else format(Decimal(value).quantize(scale), "f")
-
-
-def timestamp_text(value: datetime) -> str:
-    """ISO 8601 in UTC ending in Z."""
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _uuid_text(value: uuid.UUID | None) -> str | None:

@@ -1,4 +1,5 @@
-"""Lot writes: registering a lot with its ingredients, and linking ingredients to a lot.
+"""Lot writes: registering a lot with its ingredients, linking ingredients to a lot, and
+recording a QC decision about a lot.
 
 The genealogy rules hold under concurrent requests because every writer locks the parent
 rows (SELECT ... FOR UPDATE, ordered by pk so two writers never deadlock) before it reads
@@ -20,13 +21,14 @@ from django.db.models import Q, Sum
 from django.http import Http404
 
 from accounts.models import User
-from flowviz import metrics
-from flowviz.errors import Conflict, FieldInvalid
-from flowviz.models import Phase, ProductionRun
-from lots.cache import genealogy_changed
+from flowviz.core.errors import Conflict, FieldInvalid
+from flowviz.ops import metrics
+from flowviz.production.models import Phase, ProductionRun
+from lots.changes import genealogy_changed
 from lots.models import Lot, LotGenealogy
 from lots.selectors import lot_descendant_ids, lot_latest_decisions
-from quality.models import Decision
+from quality.models import Decision, QcDecision
+from quality.services import qc_decision_insert
 
 # Serializes link additions between existing lots (PostgreSQL advisory lock id): a cycle can
 # close through lots that two concurrent writers do not both lock, so cycle checks take turns.
@@ -210,3 +212,19 @@ def lot_parents_add(*, lot_code: str, actor: User, parents: Sequence[ParentRef])
     links = _write_links(child, locked_parents)
     genealogy_changed(links=[(parent.pk, child.pk) for parent in locked_parents.values()])
     return links
+
+
+@transaction.atomic
+def qc_decision_record(*, lot_id: uuid.UUID, decision: str, actor: User, **fields: Any) -> QcDecision:
+    """Record a QC decision about a lot: lock the lot's row, then append the decision.
+
+    The lock (the one writers take on parent lots, see above) keeps a decision from slipping in
+    between a writer's check of the lot's QC status and its link. `fields` are those of
+    `quality.services.qc_decision_insert` (gate, operator, notes, temperature, signature).
+    Raises FieldInvalid for an unknown lot, gate or operator.
+    """
+    if not Lot.objects.select_for_update().filter(pk=lot_id).exists():
+        raise FieldInvalid(("lot_id",), f"Lot {lot_id} does not exist")
+    record = qc_decision_insert(lot_id=lot_id, decision=decision, actor=actor, **fields)
+    transaction.on_commit(lambda: metrics.QC_DECISIONS.labels(decision=decision).inc())
+    return record

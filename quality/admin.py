@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from flowviz.admin import QcGateForm
+from quality.forms import QcGateForm
 from quality.models import QcDecision, QcGate
 
 

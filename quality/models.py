@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models.functions import Now
 from django.utils import timezone
 
-from flowviz.models import bilingual_text
+from flowviz.core.formats import bilingual_text
 
 
 class GateType(models.TextChoices):

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 from typing import Any
 
-from lots.selectors import decimal_text, timestamp_text
+from flowviz.core.formats import decimal_text, timestamp_text
 from quality.models import QcDecision
 
 _CELSIUS = Decimal("0.1")
@@ -26,12 +27,7 @@ def qc_decision_as_dict(decision: QcDecision) -> dict[str, Any]:
     }
 
 
-def qc_decisions_of_lot(*, lot_code: str) -> list[dict[str, Any]] | None:
-    """A lot's decisions, newest first; None when the lot does not exist."""
-    from lots.models import Lot
-
-    lot_id = Lot.objects.filter(lot_code=lot_code).values_list("id", flat=True).first()
-    if lot_id is None:
-        return None
+def qc_decisions_of_lot(*, lot_id: uuid.UUID) -> list[dict[str, Any]]:
+    """A lot's decisions, newest first (the API resolves the lot's code and answers 404)."""
     decisions = QcDecision.objects.filter(lot_id=lot_id).order_by("-decided_at", "-id")
     return [qc_decision_as_dict(d) for d in decisions]

@@ -1,21 +1,21 @@
-"""QC decision writes. The log is append-only: there is no update or delete function."""
+"""QC decision writes. The log is append-only: there is no update or delete function.
+
+Recording a decision is a use case of lots (`lots.services.qc_decision_record`): it locks the
+lot first, since a decision changes whether the lot may be consumed. This module holds the
+quality part, which that use case calls inside its transaction.
+"""
 
 from __future__ import annotations
 
 import uuid
 from decimal import Decimal
 
-from django.db import transaction
-
 from accounts.models import User
-from flowviz import metrics
-from flowviz.errors import FieldInvalid
-from lots.models import Lot
+from flowviz.core.errors import FieldInvalid
 from quality.models import QcDecision, QcGate
 
 
-@transaction.atomic
-def qc_decision_create(
+def qc_decision_insert(
     *,
     lot_id: uuid.UUID,
     decision: str,
@@ -26,9 +26,8 @@ def qc_decision_create(
     temperature_c: Decimal | None = None,
     digital_signature: str | None = None,
 ) -> QcDecision:
-    """Record a decision about a lot (locks the lot row: see lots.services on why)."""
-    if not Lot.objects.select_for_update().filter(pk=lot_id).exists():
-        raise FieldInvalid(("lot_id",), f"Lot {lot_id} does not exist")
+    """Check the gate and operator, then append the decision row (the operator defaults to the
+    actor). Call it inside the transaction that locked the lot (lots.services)."""
     if qc_gate_id is not None and not QcGate.objects.filter(pk=qc_gate_id).exists():
         raise FieldInvalid(("qc_gate_id",), f"QC gate {qc_gate_id} does not exist")
     if operator_id is not None and not User.objects.filter(pk=operator_id).exists():
@@ -44,5 +43,4 @@ def qc_decision_create(
     )
     record.full_clean(exclude=["lot", "qc_gate", "operator"], validate_constraints=False)
     record.save(force_insert=True)
-    transaction.on_commit(lambda: metrics.QC_DECISIONS.labels(decision=decision).inc())
     return record

@@ -18,7 +18,7 @@ from django.test import Client
 
 from accounts.models import User
 from accounts.tokens import token_issue
-from flowviz.demo import DEMO_LOTS, DEMO_USERS
+from flowviz.demo.seed import DEMO_LOTS, DEMO_USERS
 
 GOLDEN_DIR = Path(__file__).resolve().parent / "golden"
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")

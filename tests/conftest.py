@@ -38,7 +38,7 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture
 def demo(db):
     """The demo seed of the data model."""
-    from flowviz.demo import demo_seed
+    from flowviz.demo.seed import demo_seed
 
     demo_seed()
     return demo_seed
@@ -48,7 +48,7 @@ def demo(db):
 def _clear_cache():
     from django.core.cache import cache
 
-    from flowviz.cache_guard import cache_reset
+    from flowviz.ops.cache_guard import cache_reset
 
     cache_reset()
 

@@ -75,6 +75,6 @@ urlpatterns = [path("api/", api.urls)]
 # With FlowViz's own request handler (pooled per-request executors, fewer thread hops), so
 # the ceiling is that of the stack as FlowViz runs it, not of Django's default handler.
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from flowviz.asgi_api import with_api_fast_path  # noqa: E402
+from flowviz.http.asgi import with_api_fast_path  # noqa: E402
 
 application = with_api_fast_path(get_asgi_application())

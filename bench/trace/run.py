@@ -62,7 +62,8 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 
-from accounts.models import Role, User  # noqa: E402
+from accounts.models import User  # noqa: E402
+from accounts.roles import Role  # noqa: E402
 from accounts.tokens import token_issue  # noqa: E402
 from lots import cache as trace_cache  # noqa: E402
 from lots import selectors  # noqa: E402

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from accounts.models import Role, User
+from accounts.models import User
+from accounts.roles import Role
 from accounts.services import user_create, user_set_role
 from lots.models import Lot
 from quality.models import QcDecision, QcGate
@@ -17,7 +18,7 @@ pytestmark = pytest.mark.usefixtures("role_groups")
 @pytest.fixture
 def world(demo):
     """The demo data, a QC gate of the demo scenario and one QC decision."""
-    from flowviz.models import Scenario
+    from flowviz.production.models import Scenario
 
     scenario = Scenario.objects.get(config__meta__id="flowviz-demo")
     gate = QcGate.objects.get(scenario=scenario, gate_number=1)

@@ -9,7 +9,8 @@ from django.conf import settings as django_settings
 from django.test import Client
 
 from accounts import services
-from accounts.models import Role, User
+from accounts.models import User
+from accounts.roles import Role
 from tests.api_support import post_json
 
 PASSWORD = "correct horse battery staple"

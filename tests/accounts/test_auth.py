@@ -12,7 +12,8 @@ import pytest
 from django.conf import settings as django_settings
 from django.test import Client
 
-from accounts.models import Role, User
+from accounts.models import User
+from accounts.roles import Role
 from accounts.tokens import token_issue
 from tests.api_support import bearer, demo_user
 

@@ -71,11 +71,11 @@ def test_migrate_is_one_shot_and_the_app_waits_for_it(services):
 
 def test_api_runs_gunicorn_with_uvicorn_workers_and_multiprocess_metrics(services):
     api = services["api"]
-    assert api["command"] == ["gunicorn", "-c", "flowviz/gunicorn_conf.py", "flowviz.asgi:application"]
+    assert api["command"] == ["gunicorn", "-c", "flowviz/ops/gunicorn_conf.py", "flowviz.asgi:application"]
     assert "WEB_CONCURRENCY" in api["environment"]
     metrics_dir = api["environment"]["PROMETHEUS_MULTIPROC_DIR"]
     assert any(mount.split(":")[0] == metrics_dir for mount in api["tmpfs"])
-    config = (ROOT / "flowviz" / "gunicorn_conf.py").read_text()
+    config = (ROOT / "flowviz" / "ops" / "gunicorn_conf.py").read_text()
     assert 'worker_class = "uvicorn_worker.UvicornWorker"' in config
     assert "WEB_CONCURRENCY" in config
     assert "mark_process_dead" in config
@@ -104,7 +104,7 @@ def _names_read_from_environment(path) -> set[str]:
 
 def test_env_example_lists_every_variable_the_app_reads():
     names = _names_read_from_environment(ROOT / "flowviz" / "settings.py")
-    names |= _names_read_from_environment(ROOT / "flowviz" / "gunicorn_conf.py")
+    names |= _names_read_from_environment(ROOT / "flowviz" / "ops" / "gunicorn_conf.py")
     assert "SECRET_KEY" in names and "WEB_CONCURRENCY" in names
     missing = names - set(env_example(include_commented=True))
     assert not missing, f"add to docker/.env.example: {sorted(missing)}"
@@ -155,7 +155,7 @@ def test_gunicorn_loads_its_config_and_the_asgi_app():
             "--check-config",
             "--print-config",
             "-c",
-            "flowviz/gunicorn_conf.py",
+            "flowviz/ops/gunicorn_conf.py",
             "flowviz.asgi:application",
         ],
         cwd=ROOT,

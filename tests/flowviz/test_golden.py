@@ -10,7 +10,8 @@ from collections.abc import Callable
 import pytest
 from django.test import Client
 
-from accounts.models import Role, User
+from accounts.models import User
+from accounts.roles import Role
 from lots.models import Lot
 from quality.models import QcDecision
 from tests.api_support import assert_matches_golden, demo_user, get_json, post_json

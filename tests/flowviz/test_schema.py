@@ -176,7 +176,7 @@ def _new_id() -> str:
 
 @pytest.fixture
 def scenario_id(db):
-    from flowviz.models import Scenario
+    from flowviz.production.models import Scenario
 
     return Scenario.objects.create(name={"hu": "Teszt", "en": "Test"}, version="1").id
 

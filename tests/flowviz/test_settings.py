@@ -70,7 +70,7 @@ def test_postgres_database_url_uses_psycopg_pool_and_health_checks(tmp_path):
         pool_max_size=7,
     )
     # Django's backend, with a pool health check that skips connections just returned.
-    assert config["ENGINE"] == "flowviz.postgresql"
+    assert config["ENGINE"] == "flowviz.ops.postgresql"
     assert (config["NAME"], config["USER"], config["PASSWORD"], config["HOST"], config["PORT"]) == (
         "flowviz",
         "app",

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from kombu import pools as kombu_pools
 
-from accounts.models import Role
+from accounts.roles import Role
 from flowviz.celery import app as celery_app
 from lots.models import Lot, LotGenealogy, LotType
 from tests.api_support import bearer, demo_user

@@ -7,8 +7,8 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from accounts.models import Role
-from flowviz.models import ProductionRun
+from accounts.roles import Role
+from flowviz.production.models import ProductionRun
 from lots import cache as trace_cache
 from lots.models import Lot
 from quality.models import QcDecision

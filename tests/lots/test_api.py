@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 from prometheus_client import REGISTRY
 
-from accounts.models import Role
+from accounts.roles import Role
 from lots import selectors
 from lots.models import Lot, LotGenealogy
 from quality.models import QcDecision
@@ -59,7 +59,7 @@ def test_list_filters_by_code_prefix(viewer):
 
 
 def test_list_filters_by_production_run(operator, viewer):
-    from flowviz.models import ProductionRun
+    from flowviz.production.models import ProductionRun
 
     run = ProductionRun.objects.create(run_code="PRD-20260118-1")
     create(operator, {"lot_code": "IN-RUN", "production_run_id": str(run.pk)})

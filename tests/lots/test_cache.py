@@ -10,8 +10,9 @@ from django.db import transaction
 from django.test import Client, override_settings
 from prometheus_client import REGISTRY
 
-from accounts.models import Role
+from accounts.roles import Role
 from lots import cache as trace_cache
+from lots import changes
 from lots.models import Lot
 from tests.api_support import bearer, demo_user, post_json
 from tests.lots.conftest import genealogy
@@ -109,7 +110,7 @@ def test_lot_edited_through_the_admin_hook_retires_graphs_and_neighbours_one_ste
         mix = Lot.objects.get(lot_code="MIX-BATCH-88")
         mix.weight_kg = Decimal("541.25")
         mix.save()
-        trace_cache.lot_edited(lot_id=mix.pk)
+        changes.lot_edited(lot_id=mix.pk)
     assert trace_cache.one_step_cached(lot_code="FG-DONER-X1")["parents"][0]["weight_kg"] == "541.25"
     mix_node = next(n for n in graph("RAW-BEEF-001")["nodes"] if n["lot"]["lot_code"] == "MIX-BATCH-88")
     assert mix_node["lot"]["weight_kg"] == "541.25"
@@ -121,7 +122,7 @@ def test_renamed_lot_no_longer_answers_under_its_old_code(demo, django_capture_o
         mix = Lot.objects.get(lot_code="MIX-BATCH-88")
         mix.lot_code = "MIX-BATCH-88B"
         mix.save()
-        trace_cache.lot_edited(lot_id=mix.pk, previous_lot_code="MIX-BATCH-88")
+        changes.lot_edited(lot_id=mix.pk, previous_lot_code="MIX-BATCH-88")
     assert trace_cache.graph_json_cached(lot_code="MIX-BATCH-88") is None
     assert "MIX-BATCH-88B" in codes(graph("FG-DONER-X1"))
 
@@ -129,7 +130,7 @@ def test_renamed_lot_no_longer_answers_under_its_old_code(demo, django_capture_o
 def test_nothing_is_invalidated_before_the_commit(demo, django_assert_num_queries):
     graph("MIX-BATCH-88")
     with transaction.atomic():
-        trace_cache.genealogy_changed(lot_ids=[Lot.objects.get(lot_code="MIX-BATCH-88").pk])
+        changes.genealogy_changed(lot_ids=[Lot.objects.get(lot_code="MIX-BATCH-88").pk])
         # Inside the transaction (and in a rolled-back one) the cached answer still stands.
         assert served_from_cache(django_assert_num_queries, "MIX-BATCH-88")
 
@@ -202,7 +203,7 @@ def test_link_deleted_after_the_hook_retires_the_former_relatives(demo, django_c
         link = LotGenealogy.objects.get(
             parent_lot__lot_code="MIX-BATCH-88", child_lot__lot_code="FG-DONER-X1"
         )
-        trace_cache.genealogy_changed(lot_ids=[link.parent_lot_id, link.child_lot_id], removing=True)
+        changes.genealogy_changed(lot_ids=[link.parent_lot_id, link.child_lot_id], removing=True)
         link.delete()
     assert "FG-DONER-X1" not in codes(graph("RAW-BEEF-001"))
     assert trace_cache.one_step_cached(lot_code="FG-DONER-X1")["parents"] == []
@@ -212,7 +213,7 @@ def test_deleted_lot_no_longer_answers_from_the_cache(django_capture_on_commit_c
     lots = genealogy([], lot_types={"LONELY": "RAW"})
     assert trace_cache.graph_json_cached(lot_code="LONELY") is not None
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
-        trace_cache.genealogy_changed(lot_ids=[lots["LONELY"].pk], removing=True)
+        changes.genealogy_changed(lot_ids=[lots["LONELY"].pk], removing=True)
         lots["LONELY"].delete()
     assert trace_cache.graph_json_cached(lot_code="LONELY") is None
 

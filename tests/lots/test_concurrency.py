@@ -13,7 +13,8 @@ from django.db import connection
 from django.db.models import Sum
 from django.test import Client
 
-from accounts.models import Role, User
+from accounts.models import User
+from accounts.roles import Role
 from lots.models import Lot, LotGenealogy
 from tests.api_support import bearer
 

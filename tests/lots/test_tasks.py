@@ -17,9 +17,9 @@ import valkey
 from django.db import connection, transaction
 from django.test import Client
 
-from accounts.models import Role
+from accounts.roles import Role
 from lots import cache as trace_cache
-from lots import services
+from lots import changes, services
 from lots.models import Lot
 from lots.selectors import graph_json, lot_graph_document
 from lots.tasks import compute_genealogy
@@ -68,7 +68,7 @@ def test_lot_creation_succeeds_with_the_broker_unreachable_and_the_failure_is_lo
     operator = demo_user(Role.OPERATOR)
     started = time.monotonic()
     with (
-        caplog.at_level(logging.ERROR, logger="lots.cache"),
+        caplog.at_level(logging.ERROR, logger="lots.changes"),
         django_capture_on_commit_callbacks(execute=True),
     ):
         lot = services.lot_create(
@@ -85,12 +85,12 @@ def test_write_inside_a_transaction_commits_with_the_broker_unreachable(
     demo, dead_broker, caplog, django_capture_on_commit_callbacks
 ):
     with (
-        caplog.at_level(logging.ERROR, logger="lots.cache"),
+        caplog.at_level(logging.ERROR, logger="lots.changes"),
         django_capture_on_commit_callbacks(execute=True),
         transaction.atomic(),
     ):
         lot = Lot.objects.create(lot_code="RAW-NO-BROKER")
-        trace_cache.genealogy_changed(lot_ids=[lot.pk])
+        changes.genealogy_changed(lot_ids=[lot.pk])
     assert Lot.objects.filter(lot_code="RAW-NO-BROKER").exists()
     assert any("could not queue" in record.getMessage() for record in caplog.records)
 

@@ -10,8 +10,8 @@ import pytest
 from asgiref.sync import async_to_sync
 from django.test import AsyncClient, Client
 
-from accounts.models import Role
-from flowviz.demo import DEMO_LOTS
+from accounts.roles import Role
+from flowviz.demo.seed import DEMO_LOTS
 from quality.models import Decision, QcDecision
 from tests.api_support import LOT_KEYS
 from tests.lots.conftest import genealogy

@@ -7,7 +7,7 @@ import json
 import pytest
 from django.test import Client
 
-from accounts.models import Role
+from accounts.roles import Role
 from lots.models import Lot, LotGenealogy
 from quality.models import QcDecision
 from tests.api_support import bearer, demo_user

@@ -10,8 +10,8 @@ from django.test import Client
 from django.utils import timezone
 from prometheus_client import REGISTRY
 
-from accounts.models import Role
-from flowviz.models import Scenario
+from accounts.roles import Role
+from flowviz.production.models import Scenario
 from lots.models import Lot
 from quality.models import QcDecision, QcGate
 from tests.api_support import demo_user, get_json, post_json

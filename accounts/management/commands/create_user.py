@@ -3,7 +3,7 @@ import sys
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.models import Role
+from accounts.roles import Role
 from accounts.services import user_create
 
 

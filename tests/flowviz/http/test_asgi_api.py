@@ -1,0 +1,132 @@
+"""The ASGI entry point: /api requests take the short middleware chain, the rest the full one."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from django.test import override_settings
+
+from flowviz.http.asgi import api_middleware
+
+
+def _asgi_get(
+    path: str, headers: dict[str, str] | None = None, method: str = "GET"
+) -> tuple[int, dict, bytes]:
+    from flowviz.asgi import application
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
+        + [(b"host", b"127.0.0.1")],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+    }
+    messages: list[dict] = []
+    requests = [{"type": "http.request", "body": b"", "more_body": False}]
+
+    async def run() -> None:
+        finished = asyncio.Event()
+
+        async def receive():
+            if requests:
+                return requests.pop()
+            await finished.wait()  # the client stays connected until the response is sent
+            return {"type": "http.disconnect"}
+
+        async def send(message):
+            messages.append(message)
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                finished.set()
+
+        await application(scope, receive, send)
+
+    asyncio.run(run())
+    start = next(m for m in messages if m["type"] == "http.response.start")
+    body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
+    response_headers = {k.decode().lower(): v.decode() for k, v in start["headers"]}
+    return start["status"], response_headers, body
+
+
+def test_api_chain_skips_the_browser_session_middleware():
+    chain = api_middleware()
+    assert "django.contrib.sessions.middleware.SessionMiddleware" not in chain
+    assert "django.middleware.csrf.CsrfViewMiddleware" not in chain
+    assert "corsheaders.middleware.CorsMiddleware" in chain
+
+
+def test_api_chain_keeps_middleware_it_does_not_know(settings):
+    settings.MIDDLEWARE = [*settings.MIDDLEWARE, "tests.flowviz.some.RequestMetricsMiddleware"]
+    assert api_middleware()[-1] == "tests.flowviz.some.RequestMetricsMiddleware"
+
+
+def test_health_over_asgi_keeps_the_security_headers():
+    status, headers, body = _asgi_get("/api/health")
+    assert status == 200
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["x-frame-options"] == "DENY"
+    assert body.startswith(b'{"status":"ok"')
+
+
+def test_protected_endpoint_over_asgi_is_401_with_www_authenticate():
+    status, headers, body = _asgi_get("/api/lots")
+    assert status == 401
+    assert headers["www-authenticate"] == "Bearer"
+    assert body == b'{"detail":"Not authenticated"}'
+
+
+@override_settings(CORS_ALLOWED_ORIGINS=["https://app.example"])
+def test_cors_preflight_over_asgi():
+    status, headers, _ = _asgi_get(
+        "/api/lots",
+        {"Origin": "https://app.example", "Access-Control-Request-Method": "POST"},
+        method="OPTIONS",
+    )
+    assert status == 200
+    assert headers["access-control-allow-origin"] == "https://app.example"
+    assert headers["access-control-allow-credentials"] == "true"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_admin_over_asgi_still_has_sessions_and_csrf():
+    status, headers, _ = _asgi_get("/admin/login/")
+    assert status == 200
+    assert "csrftoken" in headers.get("set-cookie", "")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_database_request_over_asgi_gives_its_pooled_connection_back():
+    # The fast path closes the response inline when the request did no thread work; a
+    # request that used the database must still return its connection to the pool.
+    from django.db import connection
+
+    from accounts.roles import Role
+    from accounts.tokens import token_issue
+    from flowviz.demo.seed import demo_seed
+    from tests.api_support import demo_user
+
+    demo_seed()
+    user = demo_user(Role.OPERATOR)
+    token = token_issue(user_id=str(user.pk), role=user.role)
+    pool = connection.pool
+    if pool is None:
+        return  # DB_POOL=false: persistent connections, nothing to give back
+
+    def in_use() -> int:
+        stats = pool.get_stats()
+        return stats["pool_size"] - stats["pool_available"]
+
+    before = in_use()
+    for _ in range(3):
+        status, _, _ = _asgi_get("/api/lots", {"Authorization": f"Bearer {token}"})
+        assert status == 200
+    assert in_use() == before
