@@ -5,6 +5,11 @@ from django.urls import path
 from flowviz.api import api
 from flowviz.ops.monitoring import metrics_view
 
+# The admin's page header, browser title and start page name FlowViz, not Django.
+admin.site.site_header = "FlowViz administration"
+admin.site.site_title = "FlowViz admin"
+admin.site.index_title = "Production, lots and quality"
+
 urlpatterns = [
     path(settings.ADMIN_URL, admin.site.urls),
     path("api/", api.urls),

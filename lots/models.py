@@ -33,8 +33,10 @@ class Lot(models.Model):
     operator = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="lots"
     )
-    weight_kg = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
-    temperature_c = models.DecimalField(max_digits=5, decimal_places=1, null=True, blank=True)
+    weight_kg = models.DecimalField("weight (kg)", max_digits=10, decimal_places=2, null=True, blank=True)
+    temperature_c = models.DecimalField(
+        "temperature (°C)", max_digits=5, decimal_places=1, null=True, blank=True
+    )
     metadata = models.JSONField(default=dict, db_default={}, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_default=Now())
 
@@ -64,7 +66,9 @@ class LotGenealogy(models.Model):
     # lead with these columns and serve the same lookups.
     parent_lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="child_links", db_index=False)
     child_lot = models.ForeignKey(Lot, on_delete=models.PROTECT, related_name="parent_links", db_index=False)
-    quantity_used_kg = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    quantity_used_kg = models.DecimalField(
+        "quantity used (kg)", max_digits=10, decimal_places=2, null=True, blank=True
+    )
     linked_at = models.DateTimeField(default=timezone.now, db_default=Now())
 
     class Meta:

@@ -57,7 +57,12 @@ class QcDecision(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     lot = models.ForeignKey("lots.Lot", on_delete=models.PROTECT, related_name="qc_decisions")
     qc_gate = models.ForeignKey(
-        QcGate, on_delete=models.PROTECT, null=True, blank=True, related_name="decisions"
+        QcGate,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="decisions",
+        verbose_name="QC gate",
     )
     operator = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -68,7 +73,9 @@ class QcDecision(models.Model):
     )
     decision = models.TextField(choices=Decision.choices)
     notes = models.TextField(null=True, blank=True)
-    temperature_c = models.DecimalField(max_digits=5, decimal_places=1, null=True, blank=True)
+    temperature_c = models.DecimalField(
+        "temperature (°C)", max_digits=5, decimal_places=1, null=True, blank=True
+    )
     digital_signature = models.TextField(null=True, blank=True)
     decided_at = models.DateTimeField(default=timezone.now, db_default=Now())
 

@@ -261,7 +261,7 @@ class ProductionRunAdmin(admin.ModelAdmin):
             super().get_queryset(request).annotate(produced_kg=Sum("lots__weight_kg")).order_by("-started_at")
         )
 
-    @admin.display(description="produced kg", ordering="produced_kg")
+    @admin.display(description="produced (kg)", ordering="produced_kg")
     def produced_list(self, obj):
         return f"{obj.produced_kg:.2f}" if obj.produced_kg is not None else "-"
 

@@ -46,7 +46,7 @@ class Stream(models.Model):
     scenario = models.ForeignKey(Scenario, on_delete=models.CASCADE, related_name="streams")
     stream_key = models.TextField()
     name = models.JSONField()
-    color = models.TextField(validators=[hex_colour_validator], null=True, blank=True)
+    color = models.TextField("colour", validators=[hex_colour_validator], null=True, blank=True)
     sort_order = models.IntegerField(default=0, db_default=0)
 
     class Meta:
@@ -67,7 +67,12 @@ class Phase(models.Model):
         Stream, on_delete=models.SET_NULL, null=True, blank=True, related_name="phases"
     )
     qc_gate = models.ForeignKey(
-        "quality.QcGate", on_delete=models.SET_NULL, null=True, blank=True, related_name="phases"
+        "quality.QcGate",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="phases",
+        verbose_name="QC gate",
     )
     phase_number = models.IntegerField()
     name = models.JSONField()
@@ -123,7 +128,9 @@ class ProductionRun(models.Model):
     status = models.TextField(
         choices=RunStatus.choices, default=RunStatus.ACTIVE, db_default=RunStatus.ACTIVE
     )
-    daily_target_kg = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    daily_target_kg = models.DecimalField(
+        "daily target (kg)", max_digits=10, decimal_places=2, null=True, blank=True
+    )
     started_at = models.DateTimeField(default=timezone.now, db_default=Now())
     ended_at = models.DateTimeField(null=True, blank=True)
     summary = models.JSONField(null=True, blank=True)
