@@ -44,6 +44,7 @@ class SeedResult:
     lots_created: int = 0
     links_created: int = 0
     passwords_set: int = 0
+    passwords_removed: int = 0
     scenarios_created: int = 0
 
 
@@ -56,8 +57,15 @@ def demo_scenario_data() -> dict:
 
 
 @transaction.atomic
-def demo_seed(*, password: str | None = None) -> SeedResult:
-    """Create what is missing of the demo data; existing rows are left as they are."""
+def demo_seed(*, password: str | None = None, remove_passwords: bool = False) -> SeedResult:
+    """Create what is missing of the demo data; existing rows are left as they are.
+
+    `password`: give every demo user this password (the admin needs one). `remove_passwords`:
+    take the demo users' passwords away again, back to email-only login (what the frontend's
+    demo needs, with PASSWORDLESS_LOGIN on).
+    """
+    if password and remove_passwords:
+        raise ValueError("give a password or remove the passwords, not both")
     result = SeedResult()
     for user_id, email, full_name, role in DEMO_USERS:
         user = User.objects.filter(email__iexact=email).first()
@@ -74,6 +82,10 @@ def demo_seed(*, password: str | None = None) -> SeedResult:
             user.set_password(password)
             user.save(update_fields=["password"])
             result.passwords_set += 1
+        elif remove_passwords and user.has_usable_password():
+            user.set_unusable_password()
+            user.save(update_fields=["password"])
+            result.passwords_removed += 1
 
     lots_by_code: dict[str, Lot] = {}
     for lot_id, code, lot_type, weight in DEMO_LOTS:

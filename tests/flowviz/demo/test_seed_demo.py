@@ -10,6 +10,7 @@ from django.core.management import call_command
 
 from accounts.models import User
 from lots.models import Lot, LotGenealogy
+from tests.api_support import post_json
 
 
 def _counts() -> tuple[int, int, int]:
@@ -72,3 +73,29 @@ def test_seed_demo_password_option_gives_every_demo_user_that_password():
     repeated = _snapshot()
     call_command("seed_demo", "--password", "factory-floor-42", stdout=StringIO())
     assert _snapshot() == repeated
+
+
+@pytest.mark.django_db
+def test_seed_demo_no_password_takes_the_demo_users_passwords_away_again():
+    call_command("seed_demo", "--password", "factory-floor-42", stdout=StringIO())
+    out = StringIO()
+    call_command("seed_demo", "--no-password", stdout=out)
+    assert not any(user.has_usable_password() for user in User.objects.all())
+    assert "0 passwords set, 5 removed." in out.getvalue()
+
+
+@pytest.mark.django_db
+def test_seed_demo_no_password_leaves_other_users_passwords_alone():
+    call_command("seed_demo", "--password", "factory-floor-42", stdout=StringIO())
+    User.objects.create_user("ops@example.com", "ops-own-password-1")
+    call_command("seed_demo", "--no-password", stdout=StringIO())
+    assert User.objects.get(email="ops@example.com").check_password("ops-own-password-1")
+
+
+@pytest.mark.django_db
+def test_after_seed_demo_no_password_the_frontend_logs_the_demo_users_in_by_email_again(client, settings):
+    settings.PASSWORDLESS_LOGIN = True
+    call_command("seed_demo", "--password", "factory-floor-42", stdout=StringIO())
+    assert post_json(client, "/api/login", {"email": "operator@flowviz.com"}).status_code == 401
+    call_command("seed_demo", "--no-password", stdout=StringIO())
+    assert post_json(client, "/api/login", {"email": "operator@flowviz.com"}).status_code == 200

@@ -1,5 +1,5 @@
 from django.core.management.base import BaseCommand, CommandError
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 
 from flowviz.legacy.adoption import LegacyDatabaseRefused, adopt_legacy_database
 
@@ -28,6 +28,9 @@ class Command(BaseCommand):
             )
         except LegacyDatabaseRefused as refused:
             raise CommandError(str(refused)) from refused
+        except DatabaseError as error:
+            # Everything ran in one transaction, rolled back with the error.
+            raise CommandError(f"Adoption failed; nothing was changed: {error}") from error
         if plan.already_adopted:
             self.stdout.write(
                 "This database is already under Django's migrations: nothing to adopt "

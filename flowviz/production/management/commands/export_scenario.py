@@ -26,7 +26,10 @@ class Command(BaseCommand):
         if file is None:
             self.stdout.write(text, ending="")
             return
-        Path(file).write_text(text, encoding="utf-8")
+        try:
+            Path(file).write_text(text, encoding="utf-8")
+        except OSError as error:
+            raise CommandError(f"{file}: cannot write: {error.strerror}") from error
         self.stderr.write(f"Exported scenario {scenario.pk} ({scenario}) to {file}.")
 
     def _find(self, key: str) -> Scenario:

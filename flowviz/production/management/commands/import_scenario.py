@@ -26,7 +26,10 @@ class Command(BaseCommand):
             path = Path(file)
             if not path.is_file():
                 raise CommandError(f"{file}: no such file")
-            text, source = path.read_text(encoding="utf-8"), file
+            try:
+                text, source = path.read_text(encoding="utf-8"), file
+            except (OSError, UnicodeDecodeError) as error:
+                raise CommandError(f"{file}: cannot read: {error}") from error
         try:
             data = json.loads(text)
         except json.JSONDecodeError as error:
