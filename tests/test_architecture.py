@@ -166,7 +166,7 @@ def _cycle_path(component: list[str]) -> str:
 
 def test_every_app_is_found_where_the_layout_puts_it():
     for app in DOMAIN_APPS:
-        assert f"{app}.models" in modules(), f"{app}/models.py not found: does DOMAIN_APPS match the layout?"
+        assert f"{app}.models" in modules(), f"no module {app}.models: does DOMAIN_APPS match the layout?"
     assert any(_within(m, CORE) for m in modules()) and any(_within(m, OPS) for m in modules())
 
 
