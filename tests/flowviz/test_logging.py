@@ -5,7 +5,14 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -13,6 +20,9 @@ from django.conf import settings
 from django.test import AsyncClient, Client
 
 from flowviz.observability import JsonFormatter, RequestIdFilter
+from tests.db_support import database_url
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -124,3 +134,45 @@ def test_tokens_and_passwords_never_reach_the_logs(log_lines):
     not_found = [json.loads(line) for line in log_lines() if '"django.request"' in line]
     assert not_found and all(entry["request_id"] for entry in not_found)
     assert all(entry["request"] in {"GET /api/lots", "POST /api/login"} for entry in not_found)
+
+
+@pytest.mark.django_db
+def test_runserver_logs_each_request_once():
+    # `make run` serves with runserver, whose own access line ("django.server") repeated the
+    # request log's line for every request.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        **os.environ,
+        "DEBUG": "true",
+        "DATABASE_URL": database_url(),
+        "DJANGO_SETTINGS_MODULE": "flowviz.settings",
+    }
+    server = subprocess.Popen(
+        [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(
+                    f"http://127.0.0.1:{port}/api/health?probe=1", timeout=5
+                ) as answer:
+                    assert answer.status == 200
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+    finally:
+        server.terminate()
+        output, _ = server.communicate(timeout=30)
+    request_lines = [line for line in output.splitlines() if "/api/health" in line]
+    assert len(request_lines) == 1, output
+    assert "flowviz.request" in request_lines[0]
