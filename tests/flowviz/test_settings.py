@@ -54,6 +54,40 @@ def test_debug_on_without_secret_key_starts_with_the_development_key():
     assert result.returncode == 0, result.stderr
 
 
+@pytest.mark.parametrize(
+    ("args", "env", "message"),
+    [
+        (["seed_demo", "--help"], {}, "error: SECRET_KEY is not set. Set SECRET_KEY"),
+        (["migrate"], {}, "error: SECRET_KEY is not set. Set SECRET_KEY"),
+        (
+            ["check"],
+            {"DEBUG": "true", "DB_POOL_MAX_SIZE": "lots"},
+            "error: DB_POOL_MAX_SIZE must be an integer",
+        ),
+        (
+            ["showmigrations"],
+            {"DEBUG": "true", "DATABASE_URL": "sqlite:///x.db"},
+            "error: DATABASE_URL must be",
+        ),
+    ],
+)
+def test_a_missing_or_bad_setting_is_one_line_and_a_failure_for_every_command(args, env, message):
+    clean = {
+        k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG", "DJANGO_SETTINGS_MODULE"}
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith(message)
+    assert result.stderr.count("\n") == 1, result.stderr
+
+
 def test_postgres_database_url_uses_psycopg_pool_and_health_checks():
     config = database_config(
         "postgres://app:s%40cret@db.internal:6543/flowviz?sslmode=require", pool_max_size=7
