@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -137,7 +138,7 @@ def test_tokens_and_passwords_never_reach_the_logs(log_lines):
 
 
 @pytest.mark.django_db
-def test_runserver_logs_each_request_once():
+def test_runserver_logs_each_request_and_each_django_warning_once():
     # `make run` serves with runserver, whose own access line ("django.server") repeated the
     # request log's line for every request.
     with socket.socket() as probe:
@@ -170,9 +171,14 @@ def test_runserver_logs_each_request_once():
                 if server.poll() is not None or time.monotonic() > deadline:
                     raise
                 time.sleep(0.2)
+        # Django's own warning for a page it does not have: once too.
+        with pytest.raises(urllib.error.HTTPError):
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/no-such-page", timeout=5)
     finally:
         server.terminate()
         output, _ = server.communicate(timeout=30)
-    request_lines = [line for line in output.splitlines() if "/api/health" in line]
-    assert len(request_lines) == 1, output
-    assert "flowviz.request" in request_lines[0]
+    lines = output.splitlines()
+    health_lines = [line for line in lines if "/api/health" in line]
+    assert len(health_lines) == 1, output
+    assert "flowviz.request" in health_lines[0]
+    assert len([line for line in lines if "Not Found: /no-such-page" in line]) == 1, output
