@@ -3,7 +3,8 @@
 django-environ reads and casts the variables; this module adds what FlowViz promises on top:
 a value that does not parse is one ImproperlyConfigured naming the variable (django-environ
 reads "maybe" as false and "5 s" as 5.0), an empty number is its default, list items are
-trimmed, and DATABASE_URL becomes the DATABASES entry of the psycopg pool.
+trimmed, values are literal (no "$OTHER" references), and DATABASE_URL becomes the DATABASES
+entry of the psycopg pool.
 """
 
 from __future__ import annotations
@@ -28,7 +29,12 @@ class Env(environ.Env):
         if cast in (int, float) and raw is not None and not raw.strip() and default is not self.NOTSET:
             return default
         try:
-            value = super().get_value(var, cast=cast, default=default, parse_default=parse_default)
+            if raw is not None and raw.startswith("$"):
+                # Literal: django-environ would read "$NAME" as a reference to another variable
+                # (a generated secret may start with "$").
+                value = self.parse_value(raw, cast)
+            else:
+                value = super().get_value(var, cast=cast, default=default, parse_default=parse_default)
         except (ValueError, TypeError) as exc:
             raise ImproperlyConfigured(f"{var} must be {_KINDS.get(cast, 'valid')}, got {raw!r}.") from exc
         if cast is list and isinstance(value, list):

@@ -16,18 +16,24 @@ from flowviz.env import database_config, env
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _start_django(**env: str) -> subprocess.CompletedProcess:
-    clean = {
-        k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG", "DJANGO_SETTINGS_MODULE"}
-    }
-    clean.update(env)
+def _python(code: str, *, without: tuple[str, ...] = (), **env: str) -> subprocess.CompletedProcess:
+    """`python -c code` in the project, with this environment less `without`, plus `env`."""
+    kept = {k: v for k, v in os.environ.items() if k not in without}
     return subprocess.run(
-        [sys.executable, "-c", "import django; django.setup(); print('started')"],
+        [sys.executable, "-c", code],
         cwd=ROOT,
-        env={**clean, "DJANGO_SETTINGS_MODULE": "flowviz.settings"},
+        env={**kept, **env},
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=120,
+    )
+
+
+def _start_django(**env: str) -> subprocess.CompletedProcess:
+    return _python(
+        "import django; django.setup(); print('started')",
+        without=("SECRET_KEY", "DEBUG"),
+        **{**env, "DJANGO_SETTINGS_MODULE": "flowviz.settings"},
     )
 
 
@@ -66,7 +72,7 @@ def test_debug_on_without_secret_key_starts_with_the_development_key():
         ),
         (
             ["showmigrations"],
-            {"DEBUG": "true", "DATABASE_URL": "sqlite:///x.db"},
+            {"DEBUG": "true", "DATABASE_URL": "mysql://root@localhost/flowviz"},
             "error: DATABASE_URL must be",
         ),
     ],
@@ -137,7 +143,8 @@ def test_a_unix_socket_url_names_the_socket_directory_as_host():
 
 
 @pytest.mark.parametrize(
-    "url", ["sqlite:///db.sqlite3", "mysql://root@localhost/flowviz", "flowviz.db", "postgres://db.internal/"]
+    "url",
+    ["oracle://app@db/flowviz", "mysql://root@localhost/flowviz", "flowviz.db", "postgres://db.internal/"],
 )
 def test_a_database_url_that_is_not_a_postgres_database_is_refused(url):
     with pytest.raises(ImproperlyConfigured, match="DATABASE_URL"):
@@ -166,6 +173,8 @@ def test_env_reads_booleans_numbers_and_lists_strictly(monkeypatch):
     assert env.int("FLOWVIZ_T_INT", default=7) == 7
     assert env.list("FLOWVIZ_T_LIST", default=[]) == ["a.example", "b.example"]
     assert env.float("FLOWVIZ_T_UNSET", default=0.5) == 0.5
+    monkeypatch.setenv("FLOWVIZ_T_SECRET", "$3cr3t-from-a-generator")
+    assert env.str("FLOWVIZ_T_SECRET", default="") == "$3cr3t-from-a-generator"
 
 
 def test_without_database_url_the_embedded_postgres_starts_is_exported_and_stops_at_exit(tmp_path):
@@ -175,19 +184,12 @@ def test_without_database_url_the_embedded_postgres_starts_is_exported_and_stops
         "cursor = connection.cursor(); cursor.execute('SHOW server_version_num'); "
         "print(os.environ['DATABASE_URL'], connection.settings_dict['HOST'], cursor.fetchone()[0])"
     )
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env={
-            **env,
-            "DEBUG": "true",
-            "EMBEDDED_POSTGRES_DIR": str(data_dir),
-            "DJANGO_SETTINGS_MODULE": "flowviz.settings",
-        },
-        capture_output=True,
-        text=True,
-        timeout=120,
+    result = _python(
+        code,
+        without=("DATABASE_URL",),
+        DEBUG="true",
+        EMBEDDED_POSTGRES_DIR=str(data_dir),
+        DJANGO_SETTINGS_MODULE="flowviz.settings",
     )
     assert result.returncode == 0, result.stderr
     url, host, version = result.stdout.split()
@@ -210,14 +212,6 @@ def test_without_a_broker_tasks_run_inline_on_kombus_in_memory_transport():
         "import django; django.setup(); from django.conf import settings; "
         "print(settings.CELERY_BROKER_URL, settings.CELERY_TASK_ALWAYS_EAGER)"
     )
-    env = {k: v for k, v in os.environ.items() if k != "CELERY_BROKER_URL"}
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env={**env, "DJANGO_SETTINGS_MODULE": "tests.settings"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = _python(code, without=("CELERY_BROKER_URL",), DJANGO_SETTINGS_MODULE="tests.settings")
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["memory://localhost/", "True"]
