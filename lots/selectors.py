@@ -101,16 +101,26 @@ def lot_list(
     return _json_array(lots.values_list(_LOT_JSON, flat=True))
 
 
+_LOT_BY_CODE_SQL = f"SELECT {lot_json_sql('l')} FROM lots l WHERE l.lot_code = %s"
+_LOT_BY_ID_SQL = f"SELECT {lot_json_sql('l')} FROM lots l WHERE l.id = %s"
+
+
+def _one_lot(sql: str, key: object) -> bytes | None:
+    # A plain cursor: these run on every detail read and registration (no queryset to compile).
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [key])
+        row = cursor.fetchone()
+    return None if row is None else row[0].encode()
+
+
 def lot_get(*, lot_code: str) -> bytes | None:
     """The lot as JSON; None when no lot has that code."""
-    text = Lot.objects.filter(lot_code=lot_code).values_list(_LOT_JSON, flat=True).first()
-    return None if text is None else text.encode()
+    return _one_lot(_LOT_BY_CODE_SQL, lot_code)
 
 
 def lot_get_by_id(*, lot_id: uuid.UUID) -> bytes | None:
     """The lot as JSON (e.g. the one just registered); None when there is no such lot."""
-    text = Lot.objects.filter(pk=lot_id).values_list(_LOT_JSON, flat=True).first()
-    return None if text is None else text.encode()
+    return _one_lot(_LOT_BY_ID_SQL, lot_id)
 
 
 # The lot (kind 0), its parents (1) and its children (2), each rendered as a Lot: one query.
