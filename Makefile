@@ -47,11 +47,12 @@ clean: reset-db
 	rm -rf $(VENV) db staticfiles .pytest_cache .ruff_cache test-artifacts
 
 # Deletes the embedded default's data (the demo is seeded again by the next `make run`).
-EMBEDDED_DB := db/postgres
+EMBEDDED_POSTGRES_DIR ?= db/postgres
 reset-db:
-	@if [ -f $(EMBEDDED_DB)/postmaster.pid ]; then \
-	  echo "The embedded PostgreSQL in $(EMBEDDED_DB) is running (make run?): stop it first." >&2; exit 1; fi
-	rm -rf $(EMBEDDED_DB)
+	@if [ -f "$(EMBEDDED_POSTGRES_DIR)/postmaster.pid" ]; then \
+	  echo "The embedded PostgreSQL in $(EMBEDDED_POSTGRES_DIR) is running (make run?): stop it first." >&2; \
+	  exit 1; fi
+	rm -rf "$(EMBEDDED_POSTGRES_DIR)"
 
 # --- Benchmarks: print figures (PostgreSQL and Redis on 127.0.0.1; `wrk` for the API ones) ---
 bench: bench-api bench-floor bench-trace
