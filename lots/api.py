@@ -50,6 +50,15 @@ class LotFilters(Schema):
     q: str | None = Field(None, max_length=100, description="Lot code prefix")
 
 
+# Lots come from the database already rendered as the contract's JSON (lots.selectors.
+# lot_json_sql) and are sent as they are; the response schemas describe them for OpenAPI.
+_JSON = "application/json; charset=utf-8"
+
+
+def _json_response(body: bytes, status: int = 200) -> HttpResponse:
+    return HttpResponse(body, status=status, content_type=_JSON)
+
+
 def _parent_refs(items: list[ParentIn] | None) -> list[services.ParentRef]:
     return [
         services.ParentRef(
@@ -69,14 +78,15 @@ def _parent_refs(items: list[ParentIn] | None) -> list[services.ParentRef]:
     throttle=read_throttle,
     summary="List lots, newest first",
 )
-async def lots_list(request: HttpRequest, filters: Query[LotFilters]) -> list[dict]:
-    return await sync_to_async(selectors.lot_list)(
+async def lots_list(request: HttpRequest, filters: Query[LotFilters]) -> HttpResponse:
+    body = await sync_to_async(selectors.lot_list)(
         limit=filters.limit,
         offset=filters.offset,
         lot_type=filters.lot_type,
         production_run_id=filters.production_run_id,
         code_prefix=filters.q,
     )
+    return _json_response(body)
 
 
 @router.get(
@@ -86,11 +96,11 @@ async def lots_list(request: HttpRequest, filters: Query[LotFilters]) -> list[di
     throttle=read_throttle,
     summary="One lot by its code",
 )
-async def lot_detail(request: HttpRequest, lot_code: str) -> dict:
-    lot = await sync_to_async(selectors.lot_get)(lot_code=lot_code)
-    if lot is None:
+async def lot_detail(request: HttpRequest, lot_code: str) -> HttpResponse:
+    body = await sync_to_async(selectors.lot_get)(lot_code=lot_code)
+    if body is None:
         raise Http404("Lot not found")
-    return lot
+    return _json_response(body)
 
 
 @router.post(
@@ -100,8 +110,8 @@ async def lot_detail(request: HttpRequest, lot_code: str) -> dict:
     throttle=write_throttle,
     summary="Register a lot (optionally with the parent lots it was made from)",
 )
-async def lot_register(request: HttpRequest, payload: LotIn) -> Status:
-    lot = await sync_to_async(services.lot_create)(
+async def lot_register(request: HttpRequest, payload: LotIn) -> HttpResponse:
+    body = await sync_to_async(_lot_register)(
         actor=request.auth,
         lot_code=payload.lot_code,
         lot_type=payload.lot_type,
@@ -113,7 +123,13 @@ async def lot_register(request: HttpRequest, payload: LotIn) -> Status:
         metadata=payload.metadata,
         parents=_parent_refs(payload.parents),
     )
-    return Status(201, selectors.lot_as_dict(lot))
+    return _json_response(body, status=201)
+
+
+def _lot_register(**fields: object) -> bytes:
+    """Register the lot, then read it back as the contract renders it (one thread hop)."""
+    lot = services.lot_create(**fields)
+    return selectors.lot_get_by_id(lot_id=lot.pk)
 
 
 @router.post(
@@ -138,12 +154,12 @@ async def lot_parents_add(request: HttpRequest, lot_code: str, payload: ParentsI
     tags=["traceability"],
     summary="One step back and one step forward from a lot",
 )
-async def traceability_one_step(request: HttpRequest, lot_code: str) -> dict:
+async def traceability_one_step(request: HttpRequest, lot_code: str) -> HttpResponse:
     # Cached in Valkey; every committed write that could change the answer retires it.
-    trace = await sync_to_async(trace_cache.one_step_cached)(lot_code=lot_code)
-    if trace is None:
+    body = await sync_to_async(trace_cache.one_step_cached)(lot_code=lot_code)
+    if body is None:
         raise Http404("Lot not found")
-    return trace
+    return _json_response(body)
 
 
 # --- Deep traceability, recall and genealogy jobs (issue 3, contract section 7) --------------

@@ -36,7 +36,7 @@ from lots import selectors
 logger = logging.getLogger(__name__)
 
 # Bump when the shape of a cached value changes: old entries are then never read.
-SCHEMA_VERSION = 3  # 3: graph bodies stored gzip-compressed
+SCHEMA_VERSION = 4  # 3: graph bodies stored gzip-compressed; 4: one-step answers as JSON bytes
 _PREFIX = f"trace:v{SCHEMA_VERSION}"
 GRAPH = "graph"
 ONE_STEP = "step"
@@ -168,8 +168,8 @@ def graph_refresh(*, lot_code: str) -> bytes | None:
     return body
 
 
-def one_step_cached(*, lot_code: str) -> dict[str, Any] | None:
-    """The one-step answer (contract section 6), from the cache when warm; None: no lot."""
+def one_step_cached(*, lot_code: str) -> bytes | None:
+    """The one-step answer (contract section 6) as JSON, from the cache when warm; None: no lot."""
     return _cached(ONE_STEP, lot_code, (), lambda: selectors.lot_traceability_one_step(lot_code=lot_code))
 
 

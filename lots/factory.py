@@ -19,7 +19,7 @@ from decimal import ROUND_DOWN, Decimal
 
 from django.db import connection, transaction
 
-from lots.models import Lot, LotGenealogy, LotType
+from lots.models import Lot, LotType
 
 LAYERS: tuple[str, ...] = (
     LotType.RAW,
@@ -34,7 +34,6 @@ LAYERS: tuple[str, ...] = (
 LAYER_SHARES: tuple[float, ...] = (0.015, 0.04, 0.08, 0.12, 0.20, 0.25, 0.295)
 PARENTS_PER_CHILD = (2, 4)
 _CENT = Decimal("0.01")
-_BATCH = 5000
 
 
 @dataclass
@@ -63,7 +62,7 @@ def _uuid(rng: random.Random) -> uuid.UUID:
 
 
 def factory_generate(*, lots: int, seed: int = 1, prefix: str = "GEN") -> FactoryResult:
-    """Insert `lots` lots and their links in one transaction (COPY on PostgreSQL)."""
+    """Insert `lots` lots and their links in one transaction (COPY)."""
     started = time.perf_counter()
     # The prefix is part of the seed: two runs with one seed but new prefixes get new ids.
     rng = random.Random(f"{seed}:{prefix}")
@@ -113,14 +112,10 @@ def factory_generate(*, lots: int, seed: int = 1, prefix: str = "GEN") -> Factor
     with transaction.atomic():
         if Lot.objects.filter(lot_code=lot_rows[0][1]).exists():
             raise ValueError(f"lot codes with prefix {prefix!r} already exist; choose another prefix")
-        if connection.vendor == "postgresql":
-            _copy_postgresql(lot_rows, link_rows)
-        else:
-            _bulk_create(lot_rows, link_rows)
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:  # fresh statistics, so the planner sees the new sizes
-            cursor.execute("ANALYZE lots")
-            cursor.execute("ANALYZE lot_genealogy")
+        _copy(lot_rows, link_rows)
+    with connection.cursor() as cursor:  # fresh statistics, so the planner sees the new sizes
+        cursor.execute("ANALYZE lots")
+        cursor.execute("ANALYZE lot_genealogy")
     return FactoryResult(
         lots=len(lot_rows),
         links=len(link_rows),
@@ -129,7 +124,7 @@ def factory_generate(*, lots: int, seed: int = 1, prefix: str = "GEN") -> Factor
     )
 
 
-def _copy_postgresql(lot_rows: list[tuple], link_rows: list[tuple]) -> None:
+def _copy(lot_rows: list[tuple], link_rows: list[tuple]) -> None:
     """COPY both tables. The links' foreign keys are dropped for the load and added back
     (same names, same definitions) before the transaction ends: adding a foreign key checks
     every row in one set-based query, where a deferred key would queue one check per row
@@ -161,22 +156,3 @@ def _copy_postgresql(lot_rows: list[tuple], link_rows: list[tuple]) -> None:
             copy.write(buffer.getvalue())
         for name, definition in foreign_keys:
             cursor.execute(f'ALTER TABLE lot_genealogy ADD CONSTRAINT "{name}" {definition}')
-
-
-def _bulk_create(lot_rows: list[tuple], link_rows: list[tuple]) -> None:
-    Lot.objects.bulk_create(
-        (
-            Lot(
-                id=lot_id, lot_code=code, lot_type=lot_type, weight_kg=weight, metadata={}, created_at=created
-            )
-            for lot_id, code, lot_type, weight, created in lot_rows
-        ),
-        batch_size=_BATCH,
-    )
-    LotGenealogy.objects.bulk_create(
-        (
-            LotGenealogy(id=link_id, parent_lot_id=parent_id, child_lot_id=child_id, quantity_used_kg=q)
-            for link_id, parent_id, child_id, q in link_rows
-        ),
-        batch_size=_BATCH,
-    )

@@ -81,9 +81,8 @@ class LotGenealogy(models.Model):
             ),
         ]
         indexes = [
-            # The genealogy walk reads whole edges from the index alone (index-only scans on
-            # PostgreSQL; SQLite ignores INCLUDE and indexes the leading column): walking up
-            # looks edges up by child, walking down by parent.
+            # The genealogy walk reads whole edges from the index alone (index-only scans):
+            # walking up looks edges up by child, walking down by parent.
             models.Index(
                 fields=["child_lot"],
                 include=["parent_lot", "quantity_used_kg"],

@@ -1,6 +1,7 @@
-"""Reads of lots and their genealogy, returning plain data (dicts, lists, strings, None).
+"""Reads of lots and their genealogy, returning plain data: JSON bytes, dicts, strings, None.
 
-Plain data so that the API serializes it directly and a cache can store it as it is.
+Reads that return lots return them as the contract's JSON, rendered by PostgreSQL (see
+`lot_json_sql`), so that the API sends it and a cache stores it as it is.
 """
 
 from __future__ import annotations
@@ -15,35 +16,50 @@ from typing import Any, Literal
 import orjson
 from django.conf import settings
 from django.db import connection
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import OuterRef, Subquery, TextField
+from django.db.models.expressions import RawSQL
 
 from flowviz.core.formats import decimal_text, timestamp_text
 from lots.models import Lot, LotGenealogy, LotType
 from quality.models import QcDecision
 
-# The columns' scales: numeric(10,2) weights and quantities, numeric(5,1) temperatures.
+# The scale of numeric(10,2) weights and quantities.
 _KG = Decimal("0.01")
-_CELSIUS = Decimal("0.1")
 
 
-def _uuid_text(value: uuid.UUID | None) -> str | None:
-    return None if value is None else str(value)
+# --- The Lot shape (contract section 4), rendered by PostgreSQL --------------------------------
+# The one definition of how a lot looks on the wire: every read that returns lots (list,
+# detail, one step, graph, recall, the lot just registered) selects this expression, and
+# `LotOut` (lots/schemas.py) describes it for OpenAPI (tests/lots/test_lot_shape.py keeps the
+# two equal). Lowercase UUIDs, decimals as strings at the column's scale (numeric(10,2) and
+# numeric(5,1) print their scale), UTC timestamps ending in Z with microseconds only when
+# non-zero (as Python's isoformat), metadata as PostgreSQL prints jsonb. Rendering in the
+# database costs no Python per lot: a 10,000-lot graph as model rows cost more than its walk.
+_QUOTED_OR_NULL = "COALESCE('\"' || {column} || '\"', 'null')"
 
 
-def lot_as_dict(lot: Lot) -> dict[str, Any]:
-    """The contract's Lot shape (ten keys) as plain data."""
-    return {
-        "id": str(lot.id),
-        "lot_code": lot.lot_code,
-        "lot_type": lot.lot_type,
-        "production_run_id": _uuid_text(lot.production_run_id),
-        "phase_id": _uuid_text(lot.phase_id),
-        "operator_id": _uuid_text(lot.operator_id),
-        "weight_kg": decimal_text(lot.weight_kg, _KG),
-        "temperature_c": decimal_text(lot.temperature_c, _CELSIUS),
-        "metadata": lot.metadata if lot.metadata is not None else {},
-        "created_at": timestamp_text(lot.created_at),
-    }
+def lot_json_sql(alias: str) -> str:
+    """SQL text of the contract's Lot JSON for the row of `lots` named `alias` (type text)."""
+    return f"""'{{"id":"' || {alias}.id || '","lot_code":' || to_json({alias}.lot_code)
+    || ',"lot_type":' || COALESCE(to_json({alias}.lot_type)::text, 'null')
+    || ',"production_run_id":' || {_QUOTED_OR_NULL.format(column=f"{alias}.production_run_id")}
+    || ',"phase_id":' || {_QUOTED_OR_NULL.format(column=f"{alias}.phase_id")}
+    || ',"operator_id":' || {_QUOTED_OR_NULL.format(column=f"{alias}.operator_id")}
+    || ',"weight_kg":' || {_QUOTED_OR_NULL.format(column=f"{alias}.weight_kg")}
+    || ',"temperature_c":' || {_QUOTED_OR_NULL.format(column=f"{alias}.temperature_c")}
+    || ',"metadata":' || COALESCE({alias}.metadata::text, '{{}}')
+    || ',"created_at":"' || to_char({alias}.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS')
+    || CASE WHEN date_trunc('second', {alias}.created_at) = {alias}.created_at THEN ''
+            ELSE to_char({alias}.created_at AT TIME ZONE 'UTC', '.US') END
+    || 'Z"}}'"""
+
+
+# The same expression in ORM queries over lots (which name the table "lots").
+_LOT_JSON = RawSQL(lot_json_sql('"lots"'), (), output_field=TextField())  # noqa: S611 (constant SQL)
+
+
+def _json_array(items: Iterable[str]) -> bytes:
+    return b"[" + ",".join(items).encode() + b"]"
 
 
 def link_as_dict(link: LotGenealogy) -> dict[str, Any]:
@@ -63,8 +79,8 @@ def lot_list(
     lot_type: LotType | str | None = None,
     production_run_id: uuid.UUID | None = None,
     code_prefix: str | None = None,
-) -> list[dict[str, Any]]:
-    """Lots, newest first (ties by code, so pages are stable)."""
+) -> bytes:
+    """Lots, newest first (ties by code, so pages are stable), as a JSON array of Lots."""
     lots = Lot.objects.all()
     if lot_type is not None:
         lots = lots.filter(lot_type=lot_type)
@@ -73,43 +89,64 @@ def lot_list(
     if code_prefix:
         lots = lots.filter(lot_code__startswith=code_prefix)
     lots = lots.order_by("-created_at", "lot_code")[offset : offset + limit]
-    return [lot_as_dict(lot) for lot in lots]
+    return _json_array(lots.values_list(_LOT_JSON, flat=True))
 
 
-def lot_get(*, lot_code: str) -> dict[str, Any] | None:
-    lot = Lot.objects.all().filter(lot_code=lot_code).first()
-    return None if lot is None else lot_as_dict(lot)
+_LOT_BY_CODE_SQL = f"SELECT {lot_json_sql('l')} FROM lots l WHERE l.lot_code = %s"
+_LOT_BY_ID_SQL = f"SELECT {lot_json_sql('l')} FROM lots l WHERE l.id = %s"
 
 
-def lot_id_for_code(*, lot_code: str) -> uuid.UUID | None:
-    return Lot.objects.filter(lot_code=lot_code).values_list("id", flat=True).first()
+def _one_lot(sql: str, key: object) -> bytes | None:
+    # A plain cursor: these run on every detail read and registration (no queryset to compile).
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [key])
+        row = cursor.fetchone()
+    return None if row is None else row[0].encode()
 
 
-def lot_traceability_one_step(*, lot_code: str) -> dict[str, Any] | None:
-    """One step back and one forward: {"central", "parents", "children"}; None if no such lot.
+def lot_get(*, lot_code: str) -> bytes | None:
+    """The lot as JSON; None when no lot has that code."""
+    return _one_lot(_LOT_BY_CODE_SQL, lot_code)
 
-    Two queries: the lot, then its links in both directions with the lot at the other end.
-    """
-    central = Lot.objects.all().filter(lot_code=lot_code).first()
-    if central is None:
+
+def lot_get_by_id(*, lot_id: uuid.UUID) -> bytes | None:
+    """The lot as JSON (e.g. the one just registered); None when there is no such lot."""
+    return _one_lot(_LOT_BY_ID_SQL, lot_id)
+
+
+# The lot (kind 0), its parents (1) and its children (2), each rendered as a Lot: one query.
+_ONE_STEP_SQL = f"""
+SELECT 0, l.lot_code, {lot_json_sql("l")} FROM lots l WHERE l.lot_code = %s
+UNION ALL
+SELECT 1, p.lot_code, {lot_json_sql("p")}
+FROM lots c JOIN lot_genealogy g ON g.child_lot_id = c.id JOIN lots p ON p.id = g.parent_lot_id
+WHERE c.lot_code = %s
+UNION ALL
+SELECT 2, k.lot_code, {lot_json_sql("k")}
+FROM lots c JOIN lot_genealogy g ON g.parent_lot_id = c.id JOIN lots k ON k.id = g.child_lot_id
+WHERE c.lot_code = %s
+"""
+
+
+def lot_traceability_one_step(*, lot_code: str) -> bytes | None:
+    """One step back and one forward, as JSON {"central", "parents", "children"} (neighbours by
+    code); None if no such lot. One query."""
+    with connection.cursor() as cursor:
+        cursor.execute(_ONE_STEP_SQL, [lot_code] * 3)
+        rows = sorted(cursor.fetchall(), key=lambda row: (row[0], row[1]))
+    if not rows or rows[0][0] != 0:
         return None
-    links = LotGenealogy.objects.filter(
-        Q(child_lot_id=central.pk) | Q(parent_lot_id=central.pk)
-    ).select_related("parent_lot", "child_lot")
-    parents: list[dict[str, Any]] = []
-    children: list[dict[str, Any]] = []
-    for link in links:
-        if link.child_lot_id == central.pk:
-            parents.append(lot_as_dict(link.parent_lot))
-        else:
-            children.append(lot_as_dict(link.child_lot))
-    parents.sort(key=lambda lot: lot["lot_code"])
-    children.sort(key=lambda lot: lot["lot_code"])
-    return {"central": lot_as_dict(central), "parents": parents, "children": children}
-
-
-def lots_by_ids(ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Lot]:
-    return {lot.pk: lot for lot in Lot.objects.filter(pk__in=list(ids))}
+    return b"".join(
+        (
+            b'{"central":',
+            rows[0][2].encode(),
+            b',"parents":',
+            _json_array(row[2] for row in rows if row[0] == 1),
+            b',"children":',
+            _json_array(row[2] for row in rows if row[0] == 2),
+            b"}",
+        )
+    )
 
 
 # --- The genealogy graph (issue 3) ---------------------------------------------------------
@@ -118,8 +155,22 @@ Direction = Literal["both", "up", "down"]
 
 
 @dataclass(frozen=True)
+class GraphLot:
+    """A lot of a graph: its contract JSON (`data`), with the id parsed for lookups."""
+
+    id: uuid.UUID
+    lot_code: str
+    lot_type: str | None
+    data: dict[str, Any]
+
+    @property
+    def pk(self) -> uuid.UUID:
+        return self.id
+
+
+@dataclass(frozen=True)
 class GraphNode:
-    lot: Lot
+    lot: GraphLot
     depth: int  # negative: ancestor, 0: the root, positive: descendant
 
 
@@ -132,7 +183,7 @@ class GraphEdge:
 
 @dataclass
 class LotGraph:
-    root: Lot
+    root: GraphLot
     nodes: list[GraphNode] = field(default_factory=list)
     edges: list[GraphEdge] = field(default_factory=list)
 
@@ -145,28 +196,15 @@ class LotGraph:
         return sum(1 for node in self.nodes if node.depth > 0)
 
 
-_LOT_COLUMNS = (
-    "id",
-    "lot_code",
-    "lot_type",
-    "production_run_id",
-    "phase_id",
-    "operator_id",
-    "weight_kg",
-    "temperature_c",
-    "metadata",
-    "created_at",
-)
-
-# One statement, one round trip: walk up (child -> parent) and down (parent -> child) from
-# the root with recursive CTEs whose rows are the edges walked (with the depth reached); the
-# nodes are the lots reached with their signed shortest distance. Carrying the edge in the
-# walk means the edges cost no second pass over lot_genealogy; the covering indexes
-# (lots/migrations/0002) make each step an index-only lookup on PostgreSQL.
-# UNION (not UNION ALL) drops repeated rows, and the depth bound ends the walk even when a
-# cycle was written into the table behind the application's back; a lot reached both ways
-# (only possible through such a cycle) keeps its ancestor depth.
-# Portable SQL: the walk runs unchanged on PostgreSQL and SQLite.
+# The one genealogy walk (graph endpoint, Celery task, admin picture, recall report): up
+# (child -> parent) and down (parent -> child) from the root with recursive CTEs whose rows are
+# the edges walked (with the depth reached); the nodes are the lots reached with their signed
+# shortest distance. Carrying the edge in the walk means the edges cost no second pass over
+# lot_genealogy; the covering indexes (lots/migrations/0002) make each step an index-only
+# lookup. UNION (not UNION ALL) drops repeated rows, and the depth bound ends the walk even
+# when a cycle was written into the table behind the application's back; a lot reached both
+# ways (only possible through such a cycle) keeps its ancestor depth. Parameters: see
+# `_graph_params`.
 _GRAPH_WALK = """
 WITH RECURSIVE
 root(lot_id) AS (SELECT id FROM lots WHERE lot_code = %s),
@@ -207,60 +245,19 @@ edges(parent_id, child_id, quantity) AS (
 )
 """
 
-# The node rows (kind 'n': the lot's columns and its depth) and the edge rows (kind 'e')
-# together, edges ordered by (parent id, child id).
-_GRAPH_SQL = (
-    _GRAPH_WALK
-    + """
-SELECT 'n' AS kind, {lot_columns}, n.depth AS depth,
-       NULL AS edge_parent_id, NULL AS edge_child_id, NULL AS edge_quantity
-FROM nodes n JOIN lots l ON l.id = n.lot_id
-UNION ALL
-SELECT 'e', {null_columns}, NULL, parent_id, child_id, quantity FROM edges
-ORDER BY 1, 13, 14
-""".format(
-        lot_columns=", ".join(f"l.{name}" for name in _LOT_COLUMNS),
-        null_columns=", ".join("NULL" for _ in _LOT_COLUMNS),
-    )
-)
-
-# PostgreSQL renders each node and edge as the contract's JSON text itself (profiling: model
-# rows or Python dicts for 10,000 lots cost more than the walk). Same text as `lot_as_dict`
-# + orjson: lowercase UUIDs, decimals as strings at the column's scale (numeric(10,2) and
-# numeric(5,1) print their scale), UTC timestamps ending in Z with microseconds only when
-# non-zero (as isoformat), metadata as stored. Rows: (depth or NULL for an edge, sort key,
+# Each node and edge as the contract's JSON text. Rows: (depth or NULL for an edge, sort key,
 # JSON text); Python orders them (depth, lot code) and (parent id, child id) and joins them.
-_QUOTED_OR_NULL = "COALESCE('\"' || {column} || '\"', 'null')"
 _GRAPH_JSON_SQL = (
     _GRAPH_WALK
-    + """
-SELECT n.depth, l.lot_code,
-    '{{"lot":{{"id":"' || l.id || '","lot_code":' || to_json(l.lot_code)
-    || ',"lot_type":' || COALESCE(to_json(l.lot_type)::text, 'null')
-    || ',"production_run_id":' || {run}
-    || ',"phase_id":' || {phase}
-    || ',"operator_id":' || {operator}
-    || ',"weight_kg":' || {weight}
-    || ',"temperature_c":' || {temperature}
-    || ',"metadata":' || COALESCE(l.metadata::text, '{{}}')
-    || ',"created_at":"' || to_char(l.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS')
-    || CASE WHEN date_trunc('second', l.created_at) = l.created_at THEN ''
-            ELSE to_char(l.created_at AT TIME ZONE 'UTC', '.US') END
-    || 'Z"}},"depth":' || n.depth || '}}'
+    + f"""
+SELECT n.depth, l.lot_code, '{{"lot":' || {lot_json_sql("l")} || ',"depth":' || n.depth || '}}'
 FROM nodes n JOIN lots l ON l.id = n.lot_id
 UNION ALL
 SELECT NULL, parent_id::text || child_id::text,
     '{{"parent_lot_id":"' || parent_id || '","child_lot_id":"' || child_id
-    || '","quantity_used_kg":' || {quantity} || '}}'
+    || '","quantity_used_kg":' || {_QUOTED_OR_NULL.format(column="quantity")} || '}}'
 FROM edges
-""".format(
-        run=_QUOTED_OR_NULL.format(column="l.production_run_id"),
-        phase=_QUOTED_OR_NULL.format(column="l.phase_id"),
-        operator=_QUOTED_OR_NULL.format(column="l.operator_id"),
-        weight=_QUOTED_OR_NULL.format(column="l.weight_kg"),
-        temperature=_QUOTED_OR_NULL.format(column="l.temperature_c"),
-        quantity=_QUOTED_OR_NULL.format(column="quantity"),
-    )
+"""
 )
 
 
@@ -279,200 +276,15 @@ def _graph_params(*, lot_code: str, direction: str, max_depth: int | None) -> li
     return [lot_code, up_limit, up_limit, down_limit, down_limit]
 
 
-def _as_uuid(value: object) -> uuid.UUID:
-    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-
-
-_QUANTITY_FIELD = LotGenealogy._meta.get_field("quantity_used_kg")
-
-
-def _as_quantity(value: object) -> Decimal | None:
-    if value is None:
-        return None
-    quantity = _QUANTITY_FIELD.to_python(value if not isinstance(value, float) else repr(value))
-    return quantity.quantize(Decimal(1).scaleb(-_QUANTITY_FIELD.decimal_places))
-
-
-def lot_graph(*, lot_code: str, direction: Direction = "both", max_depth: int | None = None) -> LotGraph:
-    """The genealogy of a lot in the directions asked, to `max_depth` steps (None: no limit).
-
-    Raises Lot.DoesNotExist when no lot has that code. Nodes carry their shortest signed
-    distance from the root; edges are those walked (ancestor links and descendant links).
-    """
-    rows = Lot.objects.raw(
-        _GRAPH_SQL, _graph_params(lot_code=lot_code, direction=direction, max_depth=max_depth)
-    )
-
-    root: Lot | None = None
-    nodes: dict[uuid.UUID, GraphNode] = {}
-    edges: dict[tuple[uuid.UUID, uuid.UUID], GraphEdge] = {}
-    for row in rows:
-        if row.kind == "n":
-            depth = int(row.depth)
-            if depth == 0:
-                root = row
-            # A lot reached both ways (only possible through a cycle) keeps its first depth.
-            nodes.setdefault(row.id, GraphNode(lot=row, depth=depth))
-        else:
-            parent_id, child_id = _as_uuid(row.edge_parent_id), _as_uuid(row.edge_child_id)
-            edges.setdefault(
-                (parent_id, child_id), GraphEdge(parent_id, child_id, _as_quantity(row.edge_quantity))
-            )
-    if root is None:
-        raise Lot.DoesNotExist(f"No lot with code {lot_code!r}")
-    for lot in (node.lot for node in nodes.values()):
-        for extra in ("kind", "depth", "edge_parent_id", "edge_child_id", "edge_quantity"):
-            lot.__dict__.pop(extra, None)
-    return LotGraph(
-        root=root,
-        nodes=sorted(nodes.values(), key=lambda n: (n.depth, n.lot.lot_code)),
-        edges=sorted(edges.values(), key=lambda e: (str(e.parent_lot_id), str(e.child_lot_id))),
-    )
-
-
-# --- The graph as the contract's JSON, straight from the cursor ----------------------------
-# The API and the cache need bytes, not model instances: building 10,000 Lot objects costs
-# more than the query, so this path decodes the same rows into plain values and lets orjson
-# render them (UUIDs and UTC datetimes natively).
-
-_JSON_OPTIONS = orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC
-
-
-def _json_default(value: object) -> object:
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    raise TypeError(f"cannot render {type(value).__name__} as JSON")
-
-
-def _sqlite_uuid(value: object) -> str | None:
-    return None if value is None else str(uuid.UUID(str(value)))
-
-
-def _sqlite_decimal(scale: Decimal):
-    def convert(value: object) -> str | None:
-        return None if value is None else format(Decimal(str(value)).quantize(scale), "f")
-
-    return convert
-
-
-def _sqlite_timestamp(value: object) -> datetime:
-    parsed = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def _json_fragment(value: object) -> object:
-    # jsonb/JSON arrives as text: embedded as it is, never parsed and re-encoded.
-    if value is None:
-        return {}
-    return orjson.Fragment(value) if isinstance(value, (str, bytes)) else value
-
-
-def _identity(value: object) -> object:
-    return value
-
-
-_SQLITE_LOT_CONVERTERS = (
-    _sqlite_uuid,
-    _identity,
-    _identity,
-    _sqlite_uuid,
-    _sqlite_uuid,
-    _sqlite_uuid,
-    _sqlite_decimal(_KG),
-    _sqlite_decimal(_CELSIUS),
-    _json_fragment,
-    _sqlite_timestamp,
-)
-_SQLITE_QUANTITY = _sqlite_decimal(_KG)
-
-
-def _plain_loaders(raw_cursor: Any) -> None:
-    """Load uuid and numeric columns as their text (what the JSON needs: lowercase canonical
-    UUIDs, decimals at the column scale) and timestamps with psycopg's C loader (Django's own
-    is Python): the cursor then hands back values orjson renders without a Python callback."""
-    from psycopg.types.datetime import TimestamptzLoader
-    from psycopg.types.string import TextLoader
-
-    raw_cursor.adapters.register_loader("uuid", TextLoader)
-    raw_cursor.adapters.register_loader("numeric", TextLoader)
-    raw_cursor.adapters.register_loader("timestamptz", TimestamptzLoader)
-
-
-def lot_graph_document(
-    *, lot_code: str, direction: Direction = "both", max_depth: int | None = None
-) -> dict[str, Any] | None:
-    """The contract's graph body (section 7) as JSON-ready values; None when no such lot.
-
-    Same query and same answer as `lot_graph`, without model instances: ids and decimals
-    are strings already, timestamps aware UTC datetimes, metadata raw JSON (see `graph_json`).
-    """
-    params = _graph_params(lot_code=lot_code, direction=direction, max_depth=max_depth)
-    on_postgresql = connection.vendor == "postgresql"
-    with connection.cursor() as cursor:
-        if on_postgresql:
-            _plain_loaders(cursor.cursor)
-        cursor.execute(_GRAPH_SQL, params)
-        rows = cursor.fetchall()
-    columns = _LOT_COLUMNS
-    n_columns = len(columns)
-    root_code: str | None = None
-    nodes: dict[str, dict[str, Any]] = {}
-    edges: list[dict[str, Any]] = []
-    for row in rows:
-        if row[0] == "n":
-            if on_postgresql:
-                lot = dict(zip(columns, row[1 : n_columns + 1], strict=True))
-                lot["metadata"] = _json_fragment(lot["metadata"])
-            else:
-                lot = {
-                    name: convert(value)
-                    for name, convert, value in zip(
-                        columns, _SQLITE_LOT_CONVERTERS, row[1 : n_columns + 1], strict=True
-                    )
-                }
-            depth = int(row[n_columns + 1])
-            if depth == 0:
-                root_code = lot["lot_code"]
-            # A lot reached both ways (only possible through a cycle) keeps its first depth.
-            nodes.setdefault(lot["id"], {"lot": lot, "depth": depth})
-        elif on_postgresql:
-            edges.append({"parent_lot_id": row[-3], "child_lot_id": row[-2], "quantity_used_kg": row[-1]})
-        else:
-            edges.append(
-                {
-                    "parent_lot_id": _sqlite_uuid(row[-3]),
-                    "child_lot_id": _sqlite_uuid(row[-2]),
-                    "quantity_used_kg": _SQLITE_QUANTITY(row[-1]),
-                }
-            )
-    if root_code is None:
-        return None
-    ordered_nodes = sorted(nodes.values(), key=lambda node: (node["depth"], node["lot"]["lot_code"]))
-    return {
-        "root": root_code,
-        "nodes": ordered_nodes,
-        "edges": edges,
-        "ancestor_count": sum(1 for node in ordered_nodes if node["depth"] < 0),
-        "descendant_count": sum(1 for node in ordered_nodes if node["depth"] > 0),
-    }
-
-
-def graph_json(document: dict[str, Any]) -> bytes:
-    """Render a graph document (or any JSON-ready value of this module) as JSON bytes."""
-    return orjson.dumps(document, default=_json_default, option=_JSON_OPTIONS)
-
-
 def lot_graph_json(
     *, lot_code: str, direction: Direction = "both", max_depth: int | None = None
 ) -> bytes | None:
     """The contract's graph body (section 7) as JSON bytes, in one query; None when no such lot.
 
-    Byte for byte `graph_json(lot_graph_document(...))`. On PostgreSQL the database renders
-    each node and edge and Python only orders and joins them; elsewhere (SQLite) it is that.
+    Nodes carry their shortest signed distance from the root (by depth, then lot code); edges
+    are those walked (by parent id, then child id). The database renders each node and edge;
+    Python only orders and joins them.
     """
-    if connection.vendor != "postgresql":
-        document = lot_graph_document(lot_code=lot_code, direction=direction, max_depth=max_depth)
-        return None if document is None else graph_json(document)
     params = _graph_params(lot_code=lot_code, direction=direction, max_depth=max_depth)
     with connection.cursor() as cursor:
         cursor.execute(_GRAPH_JSON_SQL, params)
@@ -487,11 +299,11 @@ def lot_graph_json(
         (
             b'{"root":',
             orjson.dumps(root_code),
-            b',"nodes":[',
-            ",".join(row[2] for row in nodes).encode(),
-            b'],"edges":[',
-            ",".join(row[2] for row in edges).encode(),
-            b'],"ancestor_count":',
+            b',"nodes":',
+            _json_array(row[2] for row in nodes),
+            b',"edges":',
+            _json_array(row[2] for row in edges),
+            b',"ancestor_count":',
             str(ancestors).encode(),
             b',"descendant_count":',
             str(len(nodes) - ancestors - 1).encode(),
@@ -507,6 +319,32 @@ def _node_order(row: tuple) -> tuple[int, str]:
 def _edge_order(row: tuple) -> str:
     # parent id text + child id text: fixed-width, so this orders by (parent id, child id).
     return row[1]
+
+
+def _graph_lot(data: dict[str, Any]) -> GraphLot:
+    return GraphLot(id=uuid.UUID(data["id"]), lot_code=data["lot_code"], lot_type=data["lot_type"], data=data)
+
+
+def lot_graph(*, lot_code: str, direction: Direction = "both", max_depth: int | None = None) -> LotGraph:
+    """The graph of `lot_graph_json` as objects (the admin's picture); same query, same order.
+
+    Raises Lot.DoesNotExist when no lot has that code.
+    """
+    body = lot_graph_json(lot_code=lot_code, direction=direction, max_depth=max_depth)
+    if body is None:
+        raise Lot.DoesNotExist(f"No lot with code {lot_code!r}")
+    document = orjson.loads(body)
+    nodes = [GraphNode(lot=_graph_lot(node["lot"]), depth=node["depth"]) for node in document["nodes"]]
+    edges = [
+        GraphEdge(
+            parent_lot_id=uuid.UUID(edge["parent_lot_id"]),
+            child_lot_id=uuid.UUID(edge["child_lot_id"]),
+            quantity_used_kg=None if edge["quantity_used_kg"] is None else Decimal(edge["quantity_used_kg"]),
+        )
+        for edge in document["edges"]
+    ]
+    root = next(node.lot for node in nodes if node.depth == 0)
+    return LotGraph(root=root, nodes=nodes, edges=edges)
 
 
 # The lots whose cached answers a change may alter, in one query. A lot whose row changed
@@ -611,32 +449,25 @@ def lot_descendant_ids(*, lot_id: uuid.UUID) -> set[uuid.UUID]:
     root = Lot._meta.pk.get_db_prep_value(lot_id, connection)
     with connection.cursor() as cursor:
         cursor.execute(_DESCENDANT_IDS_SQL, [root, root])
-        return {_as_uuid(row[0]) for row in cursor.fetchall()}
+        return {row[0] for row in cursor.fetchall()}
 
 
 # --- Recall: every finished good downstream of a lot ------------------------------------------
-# One query: the downward walk (shortest path length per lot), the FG lots it reaches, and for
-# each the latest QC decision through a correlated subquery (portable: PostgreSQL and SQLite;
-# the (lot, -decided_at) index answers each with one index step).
-_RECALL_SQL = """
-WITH RECURSIVE
-root(lot_id) AS (SELECT id FROM lots WHERE lot_code = %s),
-down(lot_id, depth) AS (
-    SELECT lot_id, 0 FROM root
-    UNION
-    SELECT g.child_lot_id, down.depth + 1
-    FROM down JOIN lot_genealogy g ON g.parent_lot_id = down.lot_id
-    WHERE down.depth < %s
-),
-reach(lot_id, depth) AS (SELECT lot_id, MIN(depth) FROM down GROUP BY lot_id)
-SELECT {lot_columns}, r.depth AS path_length,
-    (SELECT d.decision FROM qc_decisions d WHERE d.lot_id = l.id
-     ORDER BY d.decided_at DESC, d.id DESC LIMIT 1) AS latest_decision,
-    (SELECT d.decided_at FROM qc_decisions d WHERE d.lot_id = l.id
-     ORDER BY d.decided_at DESC, d.id DESC LIMIT 1) AS latest_decision_at
-FROM reach r JOIN lots l ON l.id = r.lot_id
-WHERE l.lot_type = 'FG'
-""".format(lot_columns=", ".join(f"l.{name}" for name in _LOT_COLUMNS))
+# The graph walk going down (shortest path length per lot); of the lots it reaches, the FG ones
+# (and the root, to tell an unknown lot from one with no FG downstream) with each one's latest
+# QC decision (the (lot, -decided_at) index answers each with one index step).
+_RECALL_SQL = (
+    _GRAPH_WALK
+    + f"""
+SELECT n.depth, l.lot_type = 'FG', {lot_json_sql("l")}, latest.decision, latest.decided_at
+FROM nodes n JOIN lots l ON l.id = n.lot_id
+LEFT JOIN LATERAL (
+    SELECT d.decision, d.decided_at FROM qc_decisions d WHERE d.lot_id = l.id
+    ORDER BY d.decided_at DESC, d.id DESC LIMIT 1
+) latest ON true
+WHERE n.depth = 0 OR l.lot_type = 'FG'
+"""
+)
 
 
 def recall_report(*, lot_code: str) -> dict[str, Any] | None:
@@ -646,22 +477,25 @@ def recall_report(*, lot_code: str) -> dict[str, Any] | None:
     "path_length", "latest_decision", "latest_decision_at"}]}, lots by path length then code;
     total_weight_kg sums the FG weights (lots without a weight count as 0). None: no such lot.
     """
-    if not Lot.objects.filter(lot_code=lot_code).exists():
+    params = _graph_params(lot_code=lot_code, direction="down", max_depth=None)
+    with connection.cursor() as cursor:
+        cursor.execute(_RECALL_SQL, params)
+        rows = cursor.fetchall()
+    if not rows:
         return None
-    rows = Lot.objects.raw(_RECALL_SQL, [lot_code, settings.TRACEABILITY_DEPTH_LIMIT])
     entries = []
     total = Decimal(0)
-    for lot in rows:
-        decided_at = lot.latest_decision_at
-        if decided_at is not None and not isinstance(decided_at, datetime):  # SQLite: text
-            decided_at = _sqlite_timestamp(decided_at)
-        if lot.weight_kg is not None:
-            total += lot.weight_kg
+    for depth, is_fg, lot_json, decision, decided_at in rows:
+        if not is_fg:
+            continue
+        lot = orjson.loads(lot_json)
+        if lot["weight_kg"] is not None:
+            total += Decimal(lot["weight_kg"])
         entries.append(
             {
-                "lot": lot_as_dict(lot),
-                "path_length": int(lot.path_length),
-                "latest_decision": lot.latest_decision,
+                "lot": lot,
+                "path_length": depth,
+                "latest_decision": decision,
                 "latest_decision_at": None if decided_at is None else timestamp_text(decided_at),
             }
         )

@@ -190,9 +190,8 @@ def lot_create(
 @transaction.atomic
 def lot_parents_add(*, lot_code: str, actor: User, parents: Sequence[ParentRef]) -> list[LotGenealogy]:
     """Link more ingredients to an existing lot (same rules as at creation, plus no cycle)."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LINK_EXISTING_LOCK])
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LINK_EXISTING_LOCK])
     child = Lot.objects.filter(lot_code=lot_code).first()
     if child is None:
         raise Http404("Lot not found")

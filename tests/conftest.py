@@ -1,7 +1,9 @@
 """Shared fixtures and the service markers.
 
-`postgres` tests need DATABASE_URL to point at PostgreSQL and `redis` tests need REDIS_URL;
-.ci/run runs the suite once against both services and once on the embedded default.
+Every test runs on PostgreSQL: the one DATABASE_URL names, or the throwaway embedded cluster
+tests/settings.py starts without it. `redis` tests need a real Valkey/Redis (REDIS_URL) and
+are skipped without it; .ci/run runs the suite once against PostgreSQL 15 + Redis and once on
+the embedded default.
 """
 
 from __future__ import annotations
@@ -9,26 +11,18 @@ from __future__ import annotations
 import os
 
 import pytest
-from django.db import connection
 
 # The browser tests drive Debian's chromium through its chromedriver (never downloaded).
 CHROMEDRIVER = "/usr/bin/chromedriver"
 
 
-def _on_postgres() -> bool:
-    return connection.vendor == "postgresql"
-
-
 def pytest_collection_modifyitems(config, items):
-    needs_pg = pytest.mark.skip(reason="needs PostgreSQL: runs in the DATABASE_URL=postgres:// pass")
     needs_redis = pytest.mark.skip(reason="needs Redis/Valkey: runs in the REDIS_URL pass")
     needs_browser = pytest.mark.skip(
         reason=f"needs headless Chromium: {CHROMEDRIVER} is missing "
         "(apt-get install chromium chromium-driver)"
     )
     for item in items:
-        if "postgres" in item.keywords and not _on_postgres():
-            item.add_marker(needs_pg)
         if "redis" in item.keywords and not os.environ.get("REDIS_URL"):
             item.add_marker(needs_redis)
         if "browser" in item.keywords and not os.path.exists(CHROMEDRIVER):

@@ -2,10 +2,17 @@
 
 Everything that decides which services the tests hit (DATABASE_URL, REDIS_URL,
 CELERY_BROKER_URL) still comes from the environment, so `make test` runs against the
-embedded default or against real PostgreSQL/Redis alike.
+embedded default or against real PostgreSQL/Redis alike. Without DATABASE_URL the suite runs
+on a throwaway embedded PostgreSQL cluster (a temporary directory, deleted when the run
+ends); its URL is exported, so the processes tests start (manage.py, Celery, gunicorn) use it.
 """
 
 import os
+
+if not os.environ.get("DATABASE_URL"):
+    from flowviz.ops.embedded_db import temporary_database_url
+
+    temporary_database_url()
 
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-3f9a8c1e7b6d5a4f2e0c9b8a7d6e5f4c3b2a1908")
 os.environ.setdefault("DEBUG", "false")

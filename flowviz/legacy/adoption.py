@@ -420,9 +420,6 @@ def _migration_state(connection: BaseDatabaseWrapper):
 def build_plan(connection: BaseDatabaseWrapper) -> AdoptionPlan:
     """Inspect the database (read only) and plan its adoption; problems are collected, not raised."""
     plan = AdoptionPlan()
-    if connection.vendor != "postgresql":
-        plan.problems.append("Adopting a legacy database needs PostgreSQL (DATABASE_URL=postgres://...).")
-        return plan
     recorder = MigrationRecorder(connection)
     if recorder.has_table() and any(app in ADOPTED_APPS for app, _ in recorder.applied_migrations()):
         plan.already_adopted = True
@@ -510,15 +507,14 @@ def adopt_legacy_database(
         return plan, ""
     output = io.StringIO()
     with transaction.atomic(using=using):
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                # Waiting behind the legacy server's transactions must not stall it for long.
-                cursor.execute("SELECT set_config('lock_timeout', %s, true)", [lock_timeout])
-                tables = [t for t in LEGACY_TABLES if t in set(connection.introspection.table_names())]
-                if tables and _columns(connection, "auth", "users"):
-                    # No legacy write may slip in between the checks and the changes.
-                    names = ", ".join([*(connection.ops.quote_name(t) for t in tables), "auth.users"])
-                    cursor.execute(f"LOCK TABLE {names} IN SHARE MODE")
+        with connection.cursor() as cursor:
+            # Waiting behind the legacy server's transactions must not stall it for long.
+            cursor.execute("SELECT set_config('lock_timeout', %s, true)", [lock_timeout])
+            tables = [t for t in LEGACY_TABLES if t in set(connection.introspection.table_names())]
+            if tables and _columns(connection, "auth", "users"):
+                # No legacy write may slip in between the checks and the changes.
+                names = ", ".join([*(connection.ops.quote_name(t) for t in tables), "auth.users"])
+                cursor.execute(f"LOCK TABLE {names} IN SHARE MODE")
         plan = build_plan(connection)
         if plan.problems:
             raise LegacyDatabaseRefused(plan.problems)

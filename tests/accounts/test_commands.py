@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -79,7 +80,11 @@ def test_create_user_with_an_unknown_role_exits_non_zero():
     result = subprocess.run(
         [sys.executable, "manage.py", "create_user", "x@example.com", "--role", "BOSS"],
         cwd=ROOT,
-        env={"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "tests.settings"},
+        env={
+            "PATH": "/usr/bin:/bin",
+            "DJANGO_SETTINGS_MODULE": "tests.settings",
+            "DATABASE_URL": os.environ["DATABASE_URL"],
+        },
         capture_output=True,
         text=True,
         timeout=120,

@@ -26,7 +26,8 @@ def _production_env() -> dict[str, str]:
 
 
 def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
-    base = {key: os.environ[key] for key in ("PATH", "HOME", "LANG") if key in os.environ}
+    # DATABASE_URL: this run's server (without it flowviz.settings would start the embedded one).
+    base = {key: os.environ[key] for key in ("PATH", "HOME", "LANG", "DATABASE_URL") if key in os.environ}
     return subprocess.run(
         [sys.executable, *args],
         cwd=ROOT,

@@ -99,7 +99,8 @@ def test_every_compose_variable_is_in_env_example():
 
 def _names_read_from_environment(path) -> set[str]:
     text = path.read_text()
-    return set(re.findall(r'(?:os\.environ\.get|env_bool|env_int|env_list)\(\s*"([A-Z][A-Z0-9_]*)"', text))
+    reader = r"(?:os\.environ\.get|env\.(?:str|bool|int|float|list))"
+    return set(re.findall(reader + r'\(\s*"([A-Z][A-Z0-9_]*)"', text))
 
 
 def test_env_example_lists_every_variable_the_app_reads():

@@ -116,7 +116,6 @@ def _pg_columns(table: str) -> dict[str, tuple[str, bool]]:
         return {name: (data_type, nullable) for name, data_type, nullable in cursor.fetchall()}
 
 
-@pytest.mark.postgres
 @pytest.mark.django_db
 @pytest.mark.parametrize("table", sorted(DATA_MODEL))
 def test_postgres_table_has_the_documented_columns_types_and_nullability(table):
@@ -127,7 +126,6 @@ def test_postgres_table_has_the_documented_columns_types_and_nullability(table):
     assert extra == (USER_AUTH_COLUMNS if table == "users" else set())
 
 
-@pytest.mark.postgres
 @pytest.mark.django_db
 def test_postgres_user_auth_columns_have_database_defaults():
     with connection.cursor() as cursor:
@@ -139,7 +137,6 @@ def test_postgres_user_auth_columns_have_database_defaults():
     assert USER_AUTH_COLUMNS | {"role", "created_at"} <= with_default
 
 
-@pytest.mark.postgres
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     ("table", "index_columns"),
@@ -171,7 +168,7 @@ def _insert(sql: str, params: list) -> None:
 
 
 def _new_id() -> str:
-    return str(uuid.uuid4()) if connection.vendor == "postgresql" else uuid.uuid4().hex
+    return str(uuid.uuid4())
 
 
 @pytest.fixture
@@ -206,7 +203,7 @@ def test_database_rejects_an_unknown_decision(demo):
     from lots.models import Lot
 
     lot = Lot.objects.get(lot_code="RAW-BEEF-001")
-    lot_id = str(lot.id) if connection.vendor == "postgresql" else lot.id.hex
+    lot_id = str(lot.id)
     with pytest.raises(IntegrityError):
         _insert(
             "INSERT INTO qc_decisions (id, lot_id, decision, decided_at) "
@@ -217,7 +214,7 @@ def test_database_rejects_an_unknown_decision(demo):
 
 @pytest.mark.django_db
 def test_database_rejects_an_unknown_gate_type(scenario_id):
-    sid = str(scenario_id) if connection.vendor == "postgresql" else scenario_id.hex
+    sid = str(scenario_id)
     with pytest.raises(IntegrityError):
         _insert(
             "INSERT INTO qc_gates (id, scenario_id, gate_number, name, gate_type, is_ccp, checklist) "
@@ -273,14 +270,12 @@ def qc_decision(demo):
     return QcDecision.objects.create(lot=Lot.objects.get(lot_code="MIX-BATCH-88"), decision="PASS")
 
 
-@pytest.mark.postgres
 @pytest.mark.django_db
 def test_postgres_refuses_to_update_a_qc_decision(qc_decision):
     with pytest.raises(IntegrityError, match="append-only"):
         _insert("UPDATE qc_decisions SET decision = 'FAIL' WHERE id = %s", [qc_decision.id])
 
 
-@pytest.mark.postgres
 @pytest.mark.django_db
 def test_postgres_refuses_to_delete_a_qc_decision(qc_decision):
     with pytest.raises((IntegrityError, InternalError), match="append-only"):

@@ -10,23 +10,30 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from flowviz.env import parse_database_url
+from flowviz.env import database_config, env
+from flowviz.ops.db_pool import mark_returned
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _start_django(**env: str) -> subprocess.CompletedProcess:
-    clean = {
-        k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG", "DJANGO_SETTINGS_MODULE"}
-    }
-    clean.update(env)
+def _python(code: str, *, without: tuple[str, ...] = (), **env: str) -> subprocess.CompletedProcess:
+    """`python -c code` in the project, with this environment less `without`, plus `env`."""
+    kept = {k: v for k, v in os.environ.items() if k not in without}
     return subprocess.run(
-        [sys.executable, "-c", "import django; django.setup(); print('started')"],
+        [sys.executable, "-c", code],
         cwd=ROOT,
-        env={**clean, "DJANGO_SETTINGS_MODULE": "flowviz.settings"},
+        env={**kept, **env},
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=120,
+    )
+
+
+def _start_django(**env: str) -> subprocess.CompletedProcess:
+    return _python(
+        "import django; django.setup(); print('started')",
+        without=("SECRET_KEY", "DEBUG"),
+        **{**env, "DJANGO_SETTINGS_MODULE": "flowviz.settings"},
     )
 
 
@@ -53,21 +60,43 @@ def test_debug_on_without_secret_key_starts_with_the_development_key():
     assert result.returncode == 0, result.stderr
 
 
-def test_empty_database_url_is_the_embedded_sqlite_file(tmp_path):
-    config = parse_database_url("", default_sqlite_path=tmp_path / "db.sqlite3")
-    assert config == {"ENGINE": "django.db.backends.sqlite3", "NAME": str(tmp_path / "db.sqlite3")}
+@pytest.mark.parametrize(
+    ("args", "env", "message"),
+    [
+        (["seed_demo", "--help"], {}, "error: SECRET_KEY is not set. Set SECRET_KEY"),
+        (["migrate"], {}, "error: SECRET_KEY is not set. Set SECRET_KEY"),
+        (
+            ["check"],
+            {"DEBUG": "true", "DB_POOL_MAX_SIZE": "lots"},
+            "error: DB_POOL_MAX_SIZE must be an integer",
+        ),
+        (
+            ["showmigrations"],
+            {"DEBUG": "true", "DATABASE_URL": "mysql://root@localhost/flowviz"},
+            "error: DATABASE_URL must be",
+        ),
+    ],
+)
+def test_a_missing_or_bad_setting_is_one_line_and_a_failure_for_every_command(args, env, message):
+    clean = {
+        k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG", "DJANGO_SETTINGS_MODULE"}
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith(message)
+    assert result.stderr.count("\n") == 1, result.stderr
 
 
-def test_sqlite_database_url_gives_an_absolute_path(tmp_path):
-    config = parse_database_url("sqlite:////var/lib/flowviz/db.sqlite3", default_sqlite_path=tmp_path)
-    assert config["NAME"] == "/var/lib/flowviz/db.sqlite3"
-
-
-def test_postgres_database_url_uses_psycopg_pool_and_health_checks(tmp_path):
-    config = parse_database_url(
-        "postgres://app:s%40cret@db.internal:6543/flowviz?sslmode=require",
-        default_sqlite_path=tmp_path,
-        pool_max_size=7,
+def test_postgres_database_url_uses_psycopg_pool_and_health_checks():
+    config = database_config(
+        "postgres://app:s%40cret@db.internal:6543/flowviz?sslmode=require", pool_max_size=7
     )
     # Django's backend, with a pool health check that skips connections just returned.
     assert config["ENGINE"] == "flowviz.ops.postgresql"
@@ -79,27 +108,96 @@ def test_postgres_database_url_uses_psycopg_pool_and_health_checks(tmp_path):
         "6543",
     )
     assert config["OPTIONS"]["pool"]["max_size"] == 7
+    assert config["OPTIONS"]["pool"]["reset"] is mark_returned
     assert config["OPTIONS"]["sslmode"] == "require"
+    assert config["OPTIONS"]["connect_timeout"] == "5"
     assert config["CONN_MAX_AGE"] == 0
     assert config["CONN_HEALTH_CHECKS"] is True
+    assert config["TEST"] == {"NAME": "test_flowviz"}
 
 
-def test_postgres_database_url_without_pool_keeps_persistent_connections(tmp_path):
-    config = parse_database_url(
+def test_postgres_database_url_without_pool_keeps_persistent_connections():
+    config = database_config(
         "postgresql://app@pgbouncer/flowviz",
-        default_sqlite_path=tmp_path,
         use_pool=False,
         conn_max_age=60,
         disable_server_side_cursors=True,
     )
+    assert config["ENGINE"] == "django.db.backends.postgresql"
     assert "pool" not in config["OPTIONS"]
     assert config["CONN_MAX_AGE"] == 60
     assert config["DISABLE_SERVER_SIDE_CURSORS"] is True
 
 
-def test_unsupported_database_url_scheme_is_refused(tmp_path):
-    with pytest.raises(ImproperlyConfigured, match="not supported"):
-        parse_database_url("mysql://root@localhost/flowviz", default_sqlite_path=tmp_path)
+def test_a_unix_socket_url_names_the_socket_directory_as_host():
+    # The form the embedded cluster's URL takes (libpq's host parameter).
+    config = database_config("postgresql://postgres:@/flowviz?host=/srv/db/postgres&port=5433&test_name=t1")
+    assert (config["NAME"], config["USER"], config["HOST"], config["PORT"]) == (
+        "flowviz",
+        "postgres",
+        "/srv/db/postgres",
+        "5433",
+    )
+    assert config["TEST"] == {"NAME": "t1"}
+    assert {"host", "port", "test_name"}.isdisjoint(config["OPTIONS"])
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["oracle://app@db/flowviz", "mysql://root@localhost/flowviz", "flowviz.db", "postgres://db.internal/"],
+)
+def test_a_database_url_that_is_not_a_postgres_database_is_refused(url):
+    with pytest.raises(ImproperlyConfigured, match="DATABASE_URL"):
+        database_config(url)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("DEBUG", "maybe", "DEBUG must be a boolean (true/false), got 'maybe'."),
+        ("DB_POOL_MAX_SIZE", "ten", "DB_POOL_MAX_SIZE must be an integer, got 'ten'."),
+        ("READINESS_TIMEOUT", "2 s", "READINESS_TIMEOUT must be a number, got '2 s'."),
+    ],
+)
+def test_a_bad_value_is_one_clear_error_naming_the_variable(name, value, message):
+    result = _start_django(**{"DEBUG": "true", name: value})
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_env_reads_booleans_numbers_and_lists_strictly(monkeypatch):
+    monkeypatch.setenv("FLOWVIZ_T_BOOL", " Yes ")
+    monkeypatch.setenv("FLOWVIZ_T_INT", "")
+    monkeypatch.setenv("FLOWVIZ_T_LIST", " a.example , ,b.example")
+    assert env.bool("FLOWVIZ_T_BOOL", default=False) is True
+    assert env.int("FLOWVIZ_T_INT", default=7) == 7
+    assert env.list("FLOWVIZ_T_LIST", default=[]) == ["a.example", "b.example"]
+    assert env.float("FLOWVIZ_T_UNSET", default=0.5) == 0.5
+    monkeypatch.setenv("FLOWVIZ_T_SECRET", "$3cr3t-from-a-generator")
+    assert env.str("FLOWVIZ_T_SECRET", default="") == "$3cr3t-from-a-generator"
+
+
+def test_without_database_url_the_embedded_postgres_starts_is_exported_and_stops_at_exit(tmp_path):
+    data_dir = tmp_path / "pg"
+    code = (
+        "import os, django; django.setup(); from django.db import connection; "
+        "cursor = connection.cursor(); cursor.execute('SHOW server_version_num'); "
+        "print(os.environ['DATABASE_URL'], connection.settings_dict['HOST'], cursor.fetchone()[0])"
+    )
+    result = _python(
+        code,
+        without=("DATABASE_URL",),
+        DEBUG="true",
+        EMBEDDED_POSTGRES_DIR=str(data_dir),
+        DJANGO_SETTINGS_MODULE="flowviz.settings",
+    )
+    assert result.returncode == 0, result.stderr
+    url, host, version = result.stdout.split()
+    assert url == f"postgresql://postgres:@/flowviz?host={data_dir}"
+    assert host == str(data_dir)
+    assert int(version) >= 180000
+    assert (data_dir / "PG_VERSION").is_file()  # the data stays for the next run...
+    assert not (data_dir / "postmaster.pid").exists()  # ...and the server stopped with the process
 
 
 def test_time_zone_is_utc():
@@ -107,3 +205,13 @@ def test_time_zone_is_utc():
 
     assert settings.USE_TZ is True
     assert settings.TIME_ZONE == "UTC"
+
+
+def test_without_a_broker_tasks_run_inline_on_kombus_in_memory_transport():
+    code = (
+        "import django; django.setup(); from django.conf import settings; "
+        "print(settings.CELERY_BROKER_URL, settings.CELERY_TASK_ALWAYS_EAGER)"
+    )
+    result = _python(code, without=("CELERY_BROKER_URL",), DJANGO_SETTINGS_MODULE="tests.settings")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["memory://localhost/", "True"]

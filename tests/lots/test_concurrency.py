@@ -18,7 +18,7 @@ from accounts.roles import Role
 from lots.models import Lot, LotGenealogy
 from tests.api_support import bearer
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _simultaneously(requests: list[tuple[str, dict]], headers: dict[str, str]) -> list[int]:

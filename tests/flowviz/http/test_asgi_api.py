@@ -102,7 +102,6 @@ def test_admin_over_asgi_still_has_sessions_and_csrf():
     assert "csrftoken" in headers.get("set-cookie", "")
 
 
-@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_database_request_over_asgi_gives_its_pooled_connection_back():
     # The fast path closes the response inline when the request did no thread work; a

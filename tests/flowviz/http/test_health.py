@@ -51,7 +51,6 @@ def test_ready_is_200_when_database_cache_and_broker_answer():
     assert _ready() == (200, {"status": "ok", "checks": {"database": "ok", "cache": "ok", "broker": "ok"}})
 
 
-@pytest.mark.postgres
 @pytest.mark.redis
 @pytest.mark.django_db
 def test_ready_checks_the_real_broker_when_one_is_configured():

@@ -134,7 +134,6 @@ def test_fifty_simultaneous_hits_let_exactly_the_limit_through_in_process():
 
 
 @pytest.mark.redis
-@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_fifty_simultaneous_logins_from_one_ip_let_exactly_ten_through():
     from django.db import connection

@@ -22,9 +22,9 @@ import pytest
 from django.db import connection
 from psycopg.types.json import Jsonb
 
+from flowviz.ops.embedded_db import postgres_program
+from tests.db_support import conninfo, database_url
 from tests.flowviz.test_schema import DATA_MODEL
-
-pytestmark = pytest.mark.postgres
 
 ROOT = Path(__file__).resolve().parents[3]
 LEGACY_SCHEMA = ROOT / "tests" / "fixtures" / "legacy_schema.sql"
@@ -48,20 +48,8 @@ LOT_IDS = {
 # --- databases -----------------------------------------------------------------------------
 
 
-def _conninfo(dbname: str) -> str:
-    s = connection.settings_dict
-    password = f" password={s['PASSWORD']}" if s["PASSWORD"] else ""
-    return f"host={s['HOST']} port={s['PORT'] or 5432} user={s['USER']} dbname={dbname}{password}"
-
-
-def _url(dbname: str) -> str:
-    s = connection.settings_dict
-    auth = s["USER"] + (f":{s['PASSWORD']}" if s["PASSWORD"] else "")
-    return f"postgres://{auth}@{s['HOST']}:{s['PORT'] or 5432}/{dbname}"
-
-
 def _server(sql: str) -> None:
-    with psycopg.connect(_conninfo("postgres"), autocommit=True) as conn:
+    with psycopg.connect(conninfo("postgres"), autocommit=True) as conn:
         conn.execute(sql)
 
 
@@ -76,18 +64,18 @@ def _drop(name: str) -> None:
 
 
 def _connect(dbname: str) -> psycopg.Connection:
-    return psycopg.connect(_conninfo(dbname), autocommit=True)
+    return psycopg.connect(conninfo(dbname), autocommit=True)
 
 
 def _manage(dbname: str, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "DATABASE_URL": _url(dbname), "DJANGO_SETTINGS_MODULE": "tests.settings"}
+    env = {**os.environ, "DATABASE_URL": database_url(dbname), "DJANGO_SETTINGS_MODULE": "tests.settings"}
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
     )
 
 
 def _probe(dbname: str, *args: str) -> dict:
-    env = {**os.environ, "DATABASE_URL": _url(dbname), "DJANGO_SETTINGS_MODULE": "tests.settings"}
+    env = {**os.environ, "DATABASE_URL": database_url(dbname), "DJANGO_SETTINGS_MODULE": "tests.settings"}
     result = subprocess.run(
         [sys.executable, "-m", "tests.flowviz.legacy.adopted_db_probe", *args],
         cwd=ROOT,
@@ -101,10 +89,11 @@ def _probe(dbname: str, *args: str) -> dict:
 
 
 def _dump(dbname: str) -> str:
-    """Schema and data, as pg_dump prints them."""
+    """Schema and data, as pg_dump prints them (the wheel's pg_dump 18 reads servers 15 to 18)."""
     s = connection.settings_dict
+    pg_dump = str(postgres_program("pg_dump"))
     result = subprocess.run(
-        ["pg_dump", "-h", s["HOST"], "-p", str(s["PORT"] or 5432), "-U", s["USER"], "--no-owner", dbname],
+        [pg_dump, "-h", s["HOST"], "-p", str(s["PORT"] or 5432), "-U", s["USER"], "--no-owner", dbname],
         capture_output=True,
         text=True,
         timeout=120,
@@ -240,6 +229,20 @@ def _rows(dbname: str, columns: dict[str, list[str]]) -> dict[str, list[tuple]]:
         }
 
 
+# The embedded PostgreSQL wheel ships no uuid-ossp: there, a plain function of the same name
+# stands in for the extension's (the adoption leaves the legacy id defaults as they are).
+_UUID_OSSP = 'CREATE EXTENSION IF NOT EXISTS "uuid-ossp";'
+_UUID_STAND_IN = "CREATE FUNCTION uuid_generate_v4() RETURNS uuid LANGUAGE sql AS 'SELECT gen_random_uuid()';"
+
+
+def _legacy_schema_sql(conn: psycopg.Connection) -> str:
+    script = LEGACY_SCHEMA.read_text()
+    assert _UUID_OSSP in script
+    if conn.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'uuid-ossp'").fetchone():
+        return script
+    return script.replace(_UUID_OSSP, _UUID_STAND_IN)
+
+
 # --- fixtures ------------------------------------------------------------------------------
 
 
@@ -249,7 +252,7 @@ def legacy_template():
     name = _new_database()
     try:
         with _connect(name) as conn:
-            conn.execute(LEGACY_SCHEMA.read_text())
+            conn.execute(_legacy_schema_sql(conn))
             _fill_legacy(conn)
             columns = {table: _legacy_columns(conn, table) for table in TABLES}
         yield name, columns

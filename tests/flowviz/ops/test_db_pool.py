@@ -20,7 +20,6 @@ def _cut_by_the_server(conn: psycopg.Connection) -> None:
         admin.execute("SELECT pg_terminate_backend(%s)", [conn.info.backend_pid])
 
 
-@pytest.mark.postgres
 @pytest.mark.django_db
 def test_connection_back_from_a_request_moments_ago_is_handed_out_without_a_round_trip():
     conn = _raw_connection()
@@ -30,7 +29,6 @@ def test_connection_back_from_a_request_moments_ago_is_handed_out_without_a_roun
     conn.close()
 
 
-@pytest.mark.postgres
 @pytest.mark.django_db
 def test_connection_that_idled_is_checked_and_a_dead_one_refused(monkeypatch):
     monkeypatch.setattr(db_pool, "IDLE_CHECK_SECONDS", 0.0)
@@ -43,7 +41,6 @@ def test_connection_that_idled_is_checked_and_a_dead_one_refused(monkeypatch):
     conn.close()
 
 
-@pytest.mark.postgres
 @pytest.mark.django_db
 def test_connection_known_closed_is_refused_even_just_returned():
     conn = _raw_connection()
@@ -53,7 +50,6 @@ def test_connection_known_closed_is_refused_even_just_returned():
         db_pool.check_if_idle(conn)
 
 
-@pytest.mark.postgres
 def test_the_pool_uses_the_idle_aware_check():
     pool = connection.pool
     if not connection.settings_dict["OPTIONS"].get("pool"):

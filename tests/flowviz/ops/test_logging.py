@@ -5,7 +5,15 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -13,6 +21,9 @@ from django.conf import settings
 from django.test import AsyncClient, Client
 
 from flowviz.ops.logging import JsonFormatter, RequestIdFilter
+from tests.db_support import database_url
+
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture
@@ -126,3 +137,50 @@ def test_tokens_and_passwords_never_reach_the_logs(log_lines):
     not_found = [json.loads(line) for line in log_lines() if '"django.request"' in line]
     assert not_found and all(entry["request_id"] for entry in not_found)
     assert all(entry["request"] in {"GET /api/lots", "POST /api/login"} for entry in not_found)
+
+
+@pytest.mark.django_db
+def test_runserver_logs_each_request_and_each_django_warning_once():
+    # `make run` serves with runserver, whose own access line ("django.server") repeated the
+    # request log's line for every request.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        **os.environ,
+        "DEBUG": "true",
+        "DATABASE_URL": database_url(),
+        "DJANGO_SETTINGS_MODULE": "flowviz.settings",
+    }
+    server = subprocess.Popen(
+        [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(
+                    f"http://127.0.0.1:{port}/api/health?probe=1", timeout=5
+                ) as answer:
+                    assert answer.status == 200
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        # Django's own warning for a page it does not have: once too.
+        with pytest.raises(urllib.error.HTTPError):
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/no-such-page", timeout=5)
+    finally:
+        server.terminate()
+        output, _ = server.communicate(timeout=30)
+    lines = output.splitlines()
+    health_lines = [line for line in lines if "/api/health" in line]
+    assert len(health_lines) == 1, output
+    assert "flowviz.request" in health_lines[0]
+    assert len([line for line in lines if "Not Found: /no-such-page" in line]) == 1, output

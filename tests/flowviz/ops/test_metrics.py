@@ -128,7 +128,6 @@ def test_business_metrics_move_after_a_lot_and_a_qc_decision_are_posted(
     )
 
 
-@pytest.mark.postgres
 @pytest.mark.django_db
 def test_database_pool_gauges_show_this_process_pool():
     from django.conf import settings

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import subprocess
 import sys
 from decimal import Decimal
@@ -227,7 +228,8 @@ def test_the_command_exits_non_zero_naming_the_problem(tmp_path):
     env = {
         "PATH": "/usr/bin:/bin",
         "DJANGO_SETTINGS_MODULE": "tests.settings",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'unused.sqlite3'}",
+        # The file is refused before the database is touched.
+        "DATABASE_URL": os.environ["DATABASE_URL"],
     }
     result = subprocess.run(
         [sys.executable, "manage.py", "import_scenario", str(path)],
@@ -246,7 +248,11 @@ def test_every_command_has_help():
         result = subprocess.run(
             [sys.executable, "manage.py", command, "--help"],
             cwd=ROOT,
-            env={"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "tests.settings"},
+            env={
+                "PATH": "/usr/bin:/bin",
+                "DJANGO_SETTINGS_MODULE": "tests.settings",
+                "DATABASE_URL": os.environ["DATABASE_URL"],
+            },
             capture_output=True,
             text=True,
             timeout=120,
