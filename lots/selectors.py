@@ -92,6 +92,10 @@ def lot_list(
     return _json_array(lots.values_list(_LOT_JSON, flat=True))
 
 
+def lot_id_for_code(*, lot_code: str) -> uuid.UUID | None:
+    return Lot.objects.filter(lot_code=lot_code).values_list("id", flat=True).first()
+
+
 _LOT_BY_CODE_SQL = f"SELECT {lot_json_sql('l')} FROM lots l WHERE l.lot_code = %s"
 _LOT_BY_ID_SQL = f"SELECT {lot_json_sql('l')} FROM lots l WHERE l.id = %s"
 

@@ -179,7 +179,6 @@ def _remove_missing(queryset, *, what: str) -> None:
         ) from error
 
 
-@transaction.atomic
 def scenario_import(*, data: dict) -> Scenario:
     """Create or update (by meta.id + meta.version) a scenario from a scenario file.
 
@@ -187,7 +186,13 @@ def scenario_import(*, data: dict) -> Scenario:
     Streams, gates and phases are matched by key/number and updated in place (ids stay),
     those no longer in the file are removed.
     """
+    # A file with a problem is refused before a database connection is opened.
     scenario_file_validate(data)
+    return _scenario_write(data)
+
+
+@transaction.atomic
+def _scenario_write(data: dict) -> Scenario:
     meta = data["meta"]
     streams_data: dict = data["streams"]
     config = {key: value for key, value in data["config"].items()}
