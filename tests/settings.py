@@ -14,7 +14,10 @@ if not os.environ.get("DATABASE_URL"):
 
     temporary_database_url()
 
-os.environ.setdefault("SECRET_KEY", "test-only-secret-key-3f9a8c1e7b6d5a4f2e0c9b8a7d6e5f4c3b2a1908-long-enough-for-hs512")
+# At least 64 bytes: long enough for every JWT algorithm the settings accept (HS512 included).
+os.environ.setdefault(
+    "SECRET_KEY", "test-only-secret-key-3f9a8c1e7b6d5a4f2e0c9b8a7d6e5f4c3b2a1908-long-enough-for-hs512"
+)
 os.environ.setdefault("DEBUG", "false")
 # DEBUG is off but the test client and live servers speak plain http: no HTTPS redirect, and
 # cookies that a browser would send over http.
