@@ -7,6 +7,7 @@ printed and written to BENCH_FLOOR_RESULTS, where `make bench` has bench/api/run
 (BENCH_FLOOR=reuse) to put the floor beside each endpoint.
 
 Environment: FLOOR_DB [flowviz_floor] (on 127.0.0.1:5432)  BENCH_FLOOR_PORT [a free port]
+BENCH_POSTGRES [shared] or private (bench/database.py: a throwaway cluster of the bench's own)
 BENCH_FLOOR_RESULTS [test-artifacts/bench-floor.json]; and as bench/api/run.py:
 BENCH_WORKERS [2]  BENCH_DURATION [15]  BENCH_WARMUP [3]  BENCH_CONNECTIONS ["1 32"]
 BENCH_THREADS [2]  BENCH_FORMAT [text]
@@ -30,10 +31,9 @@ sys.path.insert(0, str(HERE.parents[1]))
 from bench.api import table  # noqa: E402
 from bench.api.cpu import PostgresCpu, TreeCpu, load_average, postmaster_of  # noqa: E402
 from bench.api.measure import ARTIFACTS, Row, Settings, measure, port_from_env, wrk_load  # noqa: E402
-from bench.database import database_ensure  # noqa: E402
+from bench.database import bench_database_url, database_ensure  # noqa: E402
 
 DB = os.environ.get("FLOOR_DB", "flowviz_floor")
-URL = f"postgresql://postgres@127.0.0.1:5432/{DB}"
 PORT = port_from_env("BENCH_FLOOR_PORT")
 BASE = f"http://127.0.0.1:{PORT}"
 LUA = HERE / "floor.lua"
@@ -54,8 +54,9 @@ def _wait_for_health(server: subprocess.Popen) -> None:
 
 
 def floor_measure(settings: Settings) -> list[Row]:
-    database_ensure(URL)
-    with psycopg.connect(URL, autocommit=True) as connection:
+    url = bench_database_url(f"postgresql://postgres@127.0.0.1:5432/{DB}")
+    database_ensure(url)
+    with psycopg.connect(url, autocommit=True) as connection:
         connection.execute(
             "CREATE TABLE IF NOT EXISTS floor_lots (id uuid PRIMARY KEY, code text UNIQUE NOT NULL)"
         )
@@ -67,7 +68,7 @@ def floor_measure(settings: Settings) -> list[Row]:
             *("-b", f"127.0.0.1:{PORT}", "-w", str(settings.workers), "--log-level", "warning"),
         ],
         cwd=HERE,
-        env={**os.environ, "FLOOR_DB": DB},
+        env={**os.environ, "FLOOR_DATABASE_URL": url},
     )
     rows = []
     try:

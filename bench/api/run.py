@@ -31,7 +31,9 @@ Environment (defaults in brackets):
   BENCH_FLOOR [measure]: measure the floor first in this run; `reuse` the figures `make
   bench-floor` wrote to BENCH_FLOOR_RESULTS [test-artifacts/bench-floor.json]; `off`
   BENCH_QC_LOTS [500]   BENCH_PARENT_PAIRS [250]   BENCH_DRAIN_TIMEOUT [600] seconds
-  DB_POOL_MAX_SIZE [10] per worker
+  BENCH_POSTGRES [shared]: the server BENCH_DATABASE_URL names; `private`: a throwaway
+  PostgreSQL cluster of the bench's own (bench/database.py), so no other database's backends
+  share the pg figure   DB_POOL_MAX_SIZE [10] per worker
 
 `--profile ENDPOINT [--profile-target api|celery]` runs one endpoint at the highest
 connection count under py-spy instead (bench/api/profile.sh installs py-spy).
@@ -62,13 +64,15 @@ import valkey  # noqa: E402
 from bench.api import floor, table  # noqa: E402
 from bench.api.cpu import PostgresCpu, TreeCpu, load_average, postmaster_of, tree_ticks  # noqa: E402
 from bench.api.measure import ARTIFACTS, Row, Settings, measure, port_from_env, wrk_load  # noqa: E402
-from bench.database import database_ensure  # noqa: E402
+from bench.database import bench_database_url, database_ensure  # noqa: E402
 
 LUA = Path(__file__).with_name("request.lua")
 PYTHON = sys.executable
 BIN = Path(PYTHON).parent
 
-DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/flowviz_api")
+DATABASE_URL = bench_database_url(
+    os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/flowviz_api")
+)
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/3")
 BROKER_URL = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/4")
 PORT = port_from_env("BENCH_PORT")
@@ -384,12 +388,19 @@ def main() -> None:
     report(rows, floors, settings, load_before)
 
 
+def postgres_described() -> str:
+    if os.environ.get("BENCH_POSTGRES") == "private":
+        return "a private throwaway cluster (BENCH_POSTGRES=private)"
+    return f"the server of BENCH_DATABASE_URL, {urlsplit(DATABASE_URL).netloc or 'local socket'}"
+
+
 def report(rows: list[Row], floors: dict[tuple[str, int], Row], settings: Settings, load_before: str) -> None:
     markdown = settings.format == "markdown"
     print(
         f"\nFlowViz /api benchmark: {settings.workers} gunicorn/uvicorn workers, Celery worker "
         f"(concurrency {CELERY_CONCURRENCY}), PostgreSQL pool, Redis cache; wrk {settings.duration} s "
-        f"after {settings.warmup} s warm-up; throttling off. {os.cpu_count()} CPUs, "
+        f"after {settings.warmup} s warm-up; throttling off; PostgreSQL: {postgres_described()}. "
+        f"{os.cpu_count()} CPUs, "
         f"load average before {load_before}, after {load_average()}.\n"
         "CPU columns: ms per request (api: gunicorn + uvicorn workers, pg: PostgreSQL server, "
         "celery: worker until its queue drained); floor: bench/api/floor.py's row read against; "
