@@ -5,6 +5,7 @@
 # records the API workers (api, the default) or the Celery worker (celery) with py-spy for
 # BENCH_DURATION seconds while wrk drives ENDPOINT at the highest of BENCH_CONNECTIONS.
 # Writes test-artifacts/profile-ENDPOINT-TARGET.svg (a flame graph; open it in a browser).
+# BENCH_PROFILE_RATE: samples per second (50).
 # py-spy comes from PyPI into the project's .venv the first time (it needs ptrace: root, or
 # CAP_SYS_PTRACE in a container).
 set -eu

@@ -36,7 +36,9 @@ Environment (defaults in brackets):
   share the pg figure   DB_POOL_MAX_SIZE [10] per worker
 
 `--profile ENDPOINT [--profile-target api|celery]` runs one endpoint at the highest
-connection count under py-spy instead (bench/api/profile.sh installs py-spy).
+connection count under py-spy instead (bench/api/profile.sh installs py-spy): samples per
+second BENCH_PROFILE_RATE [50], without pausing the processes (--nonblocking), so that py-spy
+keeps up on a busy 2-core machine.
 """
 
 from __future__ import annotations
@@ -313,7 +315,8 @@ def profile(name: str, target: str, services: Services, fixtures: Fixtures, sett
     pid = services.server.pid if target == "api" else services.worker.pid
     spy = subprocess.Popen(  # noqa: S603
         [
-            *(str(BIN / "py-spy"), "record", "--pid", str(pid), "--subprocesses", "--rate", "200"),
+            *(str(BIN / "py-spy"), "record", "--pid", str(pid), "--subprocesses", "--nonblocking"),
+            *("--rate", os.environ.get("BENCH_PROFILE_RATE", "50")),
             *("--duration", str(settings.duration), "--format", "flamegraph", "--output", str(output)),
         ]
     )
