@@ -24,7 +24,7 @@ import os
 import re
 import resource
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -183,9 +183,17 @@ class PostgresWindow:
 
 @dataclass
 class _Backend:
-    database: str | None
     start_ticks: int  # its CPU when the window opened (0 if it started during the window)
-    last_ticks: int = field(default=0)
+    last_ticks: int = 0
+    database: str | None = None
+    # A process is forked with its parent's title (the postmaster's command line) and sets its
+    # own ("postgres: ...") a moment later: until it has, it is looked at again.
+    titled: bool = False
+
+    def identify(self, pid: int) -> None:
+        title = process_title(pid) or ""
+        self.database = backend_database(title)
+        self.titled = title.startswith("postgres: ")
 
 
 class PostgresCpu:
@@ -219,9 +227,9 @@ class PostgresCpu:
             key = (pid, stat.starttime)
             backend = self._backends.get(key)
             if backend is None:
-                database = backend_database(process_title(pid))
-                backend = _Backend(database, start_ticks=stat.own_ticks if opening else 0)
-                self._backends[key] = backend
+                backend = self._backends[key] = _Backend(start_ticks=stat.own_ticks if opening else 0)
+            if not backend.titled:
+                backend.identify(pid)
             backend.last_ticks = stat.own_ticks
 
     def _sample_until_stopped(self) -> None:

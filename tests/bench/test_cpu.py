@@ -23,27 +23,35 @@ while time.process_time() < end:
 print(time.process_time(), flush=True)
 sys.stdin.read()
 """
+# A child that shows its parent's title for a moment before taking its own (a backend is
+# forked with the postmaster's command line and sets its title just after).
+LATE = """
+import os, sys, time
+time.sleep(0.2)
+os.execv(sys.executable, [sys.argv[1], "-c", sys.argv[2], sys.argv[3]])
+"""
 # A parent standing in for a server: says "ready", then on a line on stdin runs one child per
-# (title, seconds, reap|live) triple (argv[0] = title, as PostgreSQL titles its backends),
-# prints what they reported, having ended and reaped the "reap" ones; the "live" ones run on
-# until the parent's stdin closes.
+# (title, seconds, reap|live|late) triple (argv[0] = title, as PostgreSQL titles its
+# backends), prints what they reported, having ended and reaped the "reap" and "late" ones;
+# the "live" ones run on until the parent's stdin closes.
 PARENT = """
 import subprocess, sys
-BURN = sys.argv[1]
-triples = list(zip(sys.argv[2::3], sys.argv[3::3], sys.argv[4::3]))
+BURN, LATE = sys.argv[1:3]
+triples = list(zip(sys.argv[3::3], sys.argv[4::3], sys.argv[5::3]))
 print("ready", flush=True)
 sys.stdin.readline()
 children = [
     subprocess.Popen(
-        [title, "-c", BURN, seconds], executable=sys.executable,
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        [sys.executable, "-c", LATE, title, BURN, seconds] if mode == "late"
+        else [title, "-c", BURN, seconds],
+        executable=sys.executable, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
     )
-    for title, seconds, _ in triples
+    for title, seconds, mode in triples
 ]
 reports = []
 for child, (_, _, mode) in zip(children, triples):
     reports.append(child.stdout.readline().strip())
-    if mode == "reap":
+    if mode != "live":
         child.stdin.close()
         child.wait()
 print(" ".join(reports), flush=True)
@@ -60,13 +68,13 @@ PARENT_WORK = 0.15
 
 @pytest.fixture
 def server():
-    """Start an idle parent with children to run, given as (title, seconds, reap|live)."""
+    """Start an idle parent with children to run, given as (title, seconds, reap|live|late)."""
     started = []
 
     def start(*children: tuple[str, float, str]):
         arguments = [str(part) for child in children for part in child]
         parent = subprocess.Popen(
-            [sys.executable, "-c", PARENT, BURN, *arguments],
+            [sys.executable, "-c", PARENT, BURN, LATE, *arguments],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -127,6 +135,17 @@ def test_the_backends_of_other_databases_are_left_out_of_the_servers_cpu(server)
     assert other - SLACK <= window.other_databases <= other + SLACK
     assert ours + other - SLACK <= window.server <= ours + other + PARENT_WORK
     assert ours - SLACK <= window.ours <= ours + PARENT_WORK
+
+
+def test_a_backend_seen_before_it_took_its_title_is_still_told_by_it(server):
+    other_title = "postgres: 15/main: postgres someone_elses_db 127.0.0.1(40004) idle"
+    pid, run = server((other_title, 0.3, "late"))
+    meter = PostgresCpu(pid, "bench_db", interval=0.01)
+    meter.start()
+    (other,) = run()
+    window = meter.stop()
+    assert window.other_connections == 1
+    assert other - SLACK <= window.other_databases <= other + SLACK
 
 
 @pytest.mark.parametrize(
