@@ -53,6 +53,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,7 +66,7 @@ import valkey  # noqa: E402
 
 from bench.api import floor, table  # noqa: E402
 from bench.api.cpu import PostgresCpu, TreeCpu, load_average, postmaster_of, tree_ticks  # noqa: E402
-from bench.api.measure import ARTIFACTS, Row, Settings, measure, port_from_env, wrk_load  # noqa: E402
+from bench.api.measure import ARTIFACTS, Row, Settings, WrkResult, measure, port_from_env, wrk_load  # noqa: E402
 from bench.database import bench_database_url, database_ensure  # noqa: E402
 
 LUA = Path(__file__).with_name("request.lua")
@@ -219,6 +220,19 @@ def wrk_env(name: str, fixtures: Fixtures) -> dict[str, str]:
     }
 
 
+def endpoint_load(
+    name: str, connections: int, fixtures: Fixtures, settings: Settings
+) -> Callable[[int], WrkResult]:
+    """wrk driving one endpoint at a connection count, for a number of seconds."""
+    return wrk_load(
+        BASE + ENDPOINTS[name].path,
+        connections=connections,
+        threads=settings.threads,
+        script=LUA,
+        env=wrk_env(name, fixtures),
+    )
+
+
 class CeleryDrain:
     """Waits until the Celery worker has done everything queued so far."""
 
@@ -304,13 +318,7 @@ def profile(name: str, target: str, services: Services, fixtures: Fixtures, sett
     """py-spy record of the API workers (or the Celery worker) while wrk loads one endpoint."""
     connections = max(settings.connections)
     output = ARTIFACTS / f"profile-{name}-{target}.svg"
-    load = wrk_load(
-        BASE + ENDPOINTS[name].path,
-        connections=connections,
-        threads=settings.threads,
-        script=LUA,
-        env=wrk_env(name, fixtures),
-    )
+    load = endpoint_load(name, connections, fixtures, settings)
     load(settings.warmup)
     pid = services.server.pid if target == "api" else services.worker.pid
     spy = subprocess.Popen(  # noqa: S603
@@ -362,13 +370,7 @@ def main() -> None:
         rows = []
         for name in selected:
             for connections in settings.connections:
-                load = wrk_load(
-                    BASE + ENDPOINTS[name].path,
-                    connections=connections,
-                    threads=settings.threads,
-                    script=LUA,
-                    env=wrk_env(name, fixtures),
-                )
+                load = endpoint_load(name, connections, fixtures, settings)
                 row = measure(
                     name, connections, load, settings, api=api, postgres=postgres, celery=celery, settle=drain
                 )
