@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: install run migrate seed test lint format bench bench-api bench-floor bench-trace clean reset-db
+.PHONY: install run migrate seed test lint format bench bench-api bench-floor bench-profile bench-trace clean reset-db
 
 $(INSTALLED): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -55,18 +55,30 @@ reset-db:
 	rm -rf "$(EMBEDDED_POSTGRES_DIR)"
 
 # --- Benchmarks: print figures (PostgreSQL and Redis on 127.0.0.1; `wrk` for the API ones) ---
-bench: bench-api bench-floor bench-trace
+# The floor first: bench-api then reads its figures (BENCH_FLOOR=reuse) instead of measuring
+# it again, and prints them beside each endpoint.
+bench: export BENCH_FLOOR ?= reuse
+bench: bench-floor bench-api bench-trace
 
-# --- API benchmark (issue 7): gunicorn + uvicorn workers, PostgreSQL, Redis, wrk --------
-# Env: BENCH_DATABASE_URL, BENCH_REDIS_URL, BENCH_PORT, BENCH_WORKERS, BENCH_DURATION,
-# BENCH_WARMUP, BENCH_CONNECTIONS, BENCH_ENDPOINTS (see bench/api/run.py). Needs `wrk`.
+# --- API benchmark (issues 7, 13): gunicorn + uvicorn workers, PostgreSQL, Redis, a real Celery
+# worker, wrk; CPU ms per request by process group, the floor and issue 13's targets per row.
+# Env: BENCH_DATABASE_URL, BENCH_REDIS_URL, BENCH_BROKER_URL, BENCH_WORKERS, BENCH_DURATION,
+# BENCH_WARMUP, BENCH_CONNECTIONS, BENCH_ENDPOINTS, BENCH_FORMAT=markdown, BENCH_FLOOR
+# (see bench/api/run.py). Needs `wrk`.
 bench-api: install
 	$(BIN)/python bench/api/run.py
 
-# The stack's own ceiling (Django + django-ninja, no middleware, a bare read and a bare
-# one-INSERT write) served the same way, to read bench-api's figures against.
+# The stack's own floor (Django + django-ninja, no middleware, a bare read and a bare
+# one-INSERT write) served and measured the same way, to read bench-api's figures against.
 bench-floor: install
 	$(BIN)/python bench/api/floor.py
+
+# A py-spy flame graph of the API workers (or `TARGET=celery`: the Celery worker) while wrk
+# loads one endpoint: `make bench-profile ENDPOINT=lot_create`. Installs py-spy if missing.
+ENDPOINT ?= lot_create
+TARGET ?= api
+bench-profile: install
+	bench/api/profile.sh $(ENDPOINT) $(TARGET)
 
 # --- Traceability benchmark (issue 3): 200,000 generated lots on PostgreSQL, graph endpoint
 # vs naive traversal, warm cache. BENCH_DATABASE_URL, BENCH_REDIS_URL, BENCH_LOTS, BENCH_RUNS

@@ -1,4 +1,5 @@
--- wrk script of bench/api/floor.py: POST /api/insert gets a unique code per request.
+-- wrk script of bench/api/floor.py: POST /api/insert gets a unique code per request
+-- (WRK_RUN_ID, set per wrk run, keeps codes unique across runs).
 local method = os.getenv("WRK_METHOD") or "GET"
 local counter = 0
 local next_thread_id = 0
@@ -8,7 +9,7 @@ function setup(thread)
   thread:set("thread_id", next_thread_id)
 end
 
-local run_id = tostring(os.time()) .. tostring(os.clock())
+local run_id = os.getenv("WRK_RUN_ID")
 
 function request()
   if method == "POST" then

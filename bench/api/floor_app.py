@@ -15,9 +15,13 @@ import os
 import sys
 import uuid
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import django
 from django.conf import settings
+
+# Set by bench/api/floor.py.
+_URL = urlsplit(os.environ.get("FLOOR_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/flowviz_floor"))
 
 settings.configure(
     DEBUG=False,
@@ -29,10 +33,11 @@ settings.configure(
     DATABASES={
         "default": {
             "ENGINE": "django.db.backends.postgresql",
-            "NAME": os.environ.get("FLOOR_DB", "flowviz_floor"),
-            "USER": "postgres",
-            "HOST": "127.0.0.1",
-            "PORT": "5432",
+            "NAME": _URL.path.lstrip("/"),
+            "USER": _URL.username or "postgres",
+            # A Unix socket directory comes as ?host=... (BENCH_POSTGRES=private).
+            "HOST": parse_qs(_URL.query).get("host", [_URL.hostname or ""])[0],
+            "PORT": str(_URL.port or ""),
             "CONN_MAX_AGE": 0,
             "OPTIONS": {"pool": {"min_size": 2, "max_size": 10}},
         }
