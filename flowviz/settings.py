@@ -246,6 +246,9 @@ LOGGING = {
 MIDDLEWARE = [
     "flowviz.ops.logging.RequestLogMiddleware",
     "flowviz.ops.monitoring.PrometheusMiddleware",
+    # Under /api/, Django's HTML error pages (unknown path, wrong method, 400/403/500) become
+    # the API's JSON error body (flowviz/http/errors.py); the admin keeps its pages.
+    "flowviz.http.errors.ApiErrorBodyMiddleware",
     *MIDDLEWARE,
 ]
 

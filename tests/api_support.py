@@ -42,6 +42,11 @@ LOT_KEYS = {
 DEMO_EMAILS = {str(role): email for _, email, _, role in DEMO_USERS}
 
 
+def error_body(message: str) -> dict[str, str]:
+    """The contract's error body: the message under `detail` and under `error` (legacy key)."""
+    return {"detail": message, "error": message}
+
+
 def demo_user(role: str) -> User:
     return User.objects.get(email=DEMO_EMAILS[str(role)])
 

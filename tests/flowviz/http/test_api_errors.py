@@ -7,7 +7,7 @@ from django.test import Client
 
 from accounts.roles import Role
 from lots import selectors
-from tests.api_support import demo_user, get_json, post_json
+from tests.api_support import demo_user, error_body, get_json, post_json
 
 FRONTEND = "https://flowviz.example.com"
 
@@ -21,7 +21,7 @@ def test_unexpected_error_is_a_json_500_without_internals(demo, monkeypatch):
         Client(raise_request_exception=False), "/api/lots/MIX-BATCH-88", demo_user(Role.VIEWER)
     )
     assert response.status_code == 500
-    assert response.json() == {"detail": "Internal server error"}
+    assert response.json() == error_body("Internal server error")
     assert b"SELECT" not in response.content
 
 
@@ -31,7 +31,7 @@ def test_body_over_the_upload_limit_is_413_not_500(demo, settings):
         Client(), "/api/lots", {"lot_code": "X", "metadata": {"b": "x" * 2000}}, demo_user("ADMIN")
     )
     assert response.status_code == 413
-    assert response.json() == {"detail": "Request body too large"}
+    assert response.json() == error_body("Request body too large")
 
 
 def test_health_has_exactly_status_and_a_utc_timestamp():

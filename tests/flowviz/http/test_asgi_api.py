@@ -80,7 +80,7 @@ def test_protected_endpoint_over_asgi_is_401_with_www_authenticate():
     status, headers, body = _asgi_get("/api/lots")
     assert status == 401
     assert headers["www-authenticate"] == "Bearer"
-    assert body == b'{"detail":"Not authenticated"}'
+    assert body == b'{"detail":"Not authenticated","error":"Not authenticated"}'
 
 
 @override_settings(CORS_ALLOWED_ORIGINS=["https://app.example"])
