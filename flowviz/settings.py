@@ -188,6 +188,11 @@ if JWT_ALGORITHM not in {"HS256", "HS384", "HS512"}:
 JWT_EXPIRE_MINUTES = env.int("JWT_EXPIRE_MINUTES", default=30)
 # Legacy demo mode: accounts without a usable password log in by email alone.
 PASSWORDLESS_LOGIN = env.bool("PASSWORDLESS_LOGIN", default=False)
+# Browser session: POST /api/login also sets the token as an HttpOnly, SameSite=Strict
+# cookie that authenticates requests sent without an Authorization header (accounts/auth.py).
+AUTH_COOKIE = env.bool("AUTH_COOKIE", default=True)
+# The cookie is sent over https only, unless DEBUG (make run serves plain http).
+AUTH_COOKIE_SECURE = env.bool("AUTH_COOKIE_SECURE", default=not DEBUG)
 
 # --- HTTP ------------------------------------------------------------------------------
 CORS_ALLOWED_ORIGINS = env.list("ALLOWED_ORIGINS", default=[])
