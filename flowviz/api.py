@@ -8,6 +8,7 @@ from accounts.api import router as accounts_router
 from flowviz.http.errors import install_error_handlers
 from flowviz.http.health import router as health_router
 from flowviz.http.renderers import ORJSONParser, ORJSONRenderer
+from flowviz.production.api import router as flows_router
 from lots.api import router as lots_router
 from quality.api import router as quality_router
 
@@ -26,4 +27,5 @@ install_error_handlers(api)
 api.add_router("/", accounts_router)
 api.add_router("/", lots_router)
 api.add_router("/", quality_router)
+api.add_router("/", flows_router)
 api.add_router("/", health_router)

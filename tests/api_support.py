@@ -82,7 +82,8 @@ def normalize(value: Any, key: str | None = None) -> Any:
 
 
 def assert_matches_golden(name: str, response) -> None:
-    actual = {"status": response.status_code, "body": normalize(response.json())}
+    body = normalize(response.json()) if response.content else None  # 204: no body
+    actual = {"status": response.status_code, "body": body}
     path = GOLDEN_DIR / f"{name}.json"
     if os.environ.get("UPDATE_GOLDEN"):
         path.write_text(json.dumps(actual, indent=2, ensure_ascii=False) + "\n")

@@ -97,6 +97,17 @@ CONTRACT_OPERATIONS = [
     ("post", "/api/qc-decisions"),
     ("get", "/api/lots/{lot_code}/qc-decisions"),
     ("get", "/api/traceability/{lot_code}"),
+    ("post", "/api/logout"),
+    ("get", "/api/flows"),
+    ("post", "/api/flows"),
+    ("get", "/api/flows/{flow_id}"),
+    ("get", "/api/flows/{flow_id}/versions"),
+    ("get", "/api/flows/{flow_id}/versions/latest/draft"),
+    ("get", "/api/flows/{flow_id}/versions/{version_num}"),
+    ("put", "/api/flows/{flow_id}/versions/{version_num}"),
+    ("post", "/api/flows/{flow_id}/versions/{version_num}/publish"),
+    ("post", "/api/flows/{flow_id}/versions/{version_num}/fork"),
+    ("post", "/api/flows/{flow_id}/versions/{version_num}/archive"),
 ]
 
 
@@ -105,9 +116,21 @@ def test_openapi_documents_every_endpoint_with_its_response_schema(method, path)
     spec = Client().get("/api/openapi.json").json()
     operation = spec["paths"][path][method]
     success = next(code for code in operation["responses"] if code.startswith("2"))
-    assert "schema" in operation["responses"][success]["content"]["application/json"]
-    if method == "post":
+    if success != "204":
+        assert "schema" in operation["responses"][success]["content"]["application/json"]
+    if method in ("post", "put") and not path.endswith(("/publish", "/fork", "/archive", "/logout")):
         assert "requestBody" in operation
+
+
+def test_openapi_documents_the_delete_of_a_flow_as_204():
+    spec = Client().get("/api/openapi.json").json()
+    assert "204" in spec["paths"]["/api/flows/{flow_id}"]["delete"]["responses"]
+
+
+def test_openapi_error_bodies_have_detail_and_error():
+    schemas = Client().get("/api/openapi.json").json()["components"]["schemas"]
+    assert set(schemas["DetailOut"]["required"]) == {"detail", "error"}
+    assert set(schemas["ValidationErrorOut"]["required"]) == {"detail", "error"}
 
 
 def test_openapi_marks_protected_endpoints_as_bearer_secured():
