@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ninja import NinjaAPI
+from ninja import NinjaAPI, Swagger
 
 from accounts.api import router as accounts_router
 from flowviz.http.errors import install_error_handlers
@@ -18,6 +18,9 @@ api = NinjaAPI(
     description="Warehouse and traceability API of a food-production plant.",
     urls_namespace="api",
     docs_url="/docs",
+    # Swagger UI from our own static files (ninja in INSTALLED_APPS); no call to the public
+    # validator either, so the page works without internet.
+    docs=Swagger(settings={"validatorUrl": None}),
     openapi_url="/openapi.json",
     renderer=ORJSONRenderer(),
     parser=ORJSONParser(),

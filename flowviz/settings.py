@@ -48,6 +48,10 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "corsheaders",
     "django_celery_results",
+    # Only for its bundled Swagger UI files: /api/docs loads them from our own /static/
+    # (runserver serves them with DEBUG; nginx from collectstatic's STATIC_ROOT), never from
+    # a CDN, so the docs work offline.
+    "ninja",
     "flowviz.production",
     "accounts",
     "quality",
