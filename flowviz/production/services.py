@@ -353,7 +353,10 @@ def _draft_add(flow: FlowDefinition, *, graph: dict, actor: User | None) -> Flow
 @transaction.atomic
 def flow_definition_create(*, name: dict, description: str | None, actor: User | None) -> FlowDefinition:
     """A new flow and its version 1, a DRAFT with an empty graph (one transaction)."""
-    flow = FlowDefinition(name=name, description=description, created_by=actor)
+    now = timezone.now()
+    flow = FlowDefinition(
+        name=name, description=description, created_by=actor, created_at=now, updated_at=now
+    )
     _clean(flow)
     flow.save()
     _draft_add(flow, graph=empty_graph(), actor=actor)

@@ -69,6 +69,7 @@ def test_create_answers_the_definition_and_starts_version_1_as_an_empty_draft(de
     body = response.json()
     assert set(body) == DEFINITION_KEYS
     assert (body["name"], body["description"], body["created_by"]) == (FLOW_NAME, "Line 1", str(operator.pk))
+    assert body["updated_at"] == body["created_at"]
     version = FlowVersion.objects.get(flow_definition_id=body["id"])
     assert (version.version_num, version.status, version.graph_schema) == (1, FlowStatus.DRAFT, EMPTY_GRAPH)
     assert version.created_by == operator
