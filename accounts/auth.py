@@ -71,7 +71,8 @@ class CrossSiteRefused(AuthorizationError):
 # The browser-session cookie (contract, "browser session").
 AUTH_COOKIE_NAME = "flowviz_token"
 AUTH_COOKIE_PATH = "/api"
-WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Every other method (POST, PUT, PATCH, DELETE) is a write.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def auth_cookie_set(response: HttpResponse, token: str) -> None:
@@ -128,7 +129,7 @@ class JWTAuth(HttpBearer):
         token = request.COOKIES.get(AUTH_COOKIE_NAME) if settings.AUTH_COOKIE else None
         if not token:
             return None
-        if request.method in WRITE_METHODS and not request_from_the_site(request):
+        if request.method not in SAFE_METHODS and not request_from_the_site(request):
             raise CrossSiteRefused()
         return self.authenticate(request, token)
 

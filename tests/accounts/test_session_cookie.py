@@ -150,3 +150,26 @@ def test_with_auth_cookie_off_the_cookie_is_ignored(passwordless, settings):
     client = _logged_in()
     settings.AUTH_COOKIE = False
     assert client.get("/api/lots").status_code == 401
+
+
+def _flow_write(client: Client, method: str, flow_id, **headers: str):
+    if method == "put":
+        body = json.dumps({"graph_schema": {"nodes": [], "edges": []}})
+        return client.put(
+            f"/api/flows/{flow_id}/versions/1", body, content_type="application/json", **headers
+        )
+    return client.delete(f"/api/flows/{flow_id}", **headers)
+
+
+@pytest.mark.parametrize("method", ["put", "delete"])
+def test_every_write_method_with_the_cookie_alone_needs_the_sites_origin(passwordless, method):
+    from flowviz.production.models import FlowDefinition
+    from tests.flowviz.production.flow_support import flow_with_draft
+
+    flow_id = flow_with_draft()
+    client = _logged_in(Role.MANAGER)
+    refused = _flow_write(client, method, flow_id, HTTP_ORIGIN="https://evil.example")
+    assert (refused.status_code, refused.json()) == (403, CROSS_SITE)
+    assert FlowDefinition.objects.get(pk=flow_id).versions.get().graph_schema["nodes"]
+    allowed = _flow_write(client, method, flow_id, HTTP_ORIGIN=SITE)
+    assert allowed.status_code == {"put": 200, "delete": 204}[method]
