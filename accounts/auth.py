@@ -1,17 +1,33 @@
 """API authentication and role checks, defined once and used by every protected endpoint.
 
-`roles(...)` gives the `auth=` object of an endpoint: it decodes the bearer token, loads the
-user from the database (role and is_active come from the database, never from the token,
-so a demoted or deactivated user loses access at once) and checks the role.
+`roles(...)` gives the `auth=` object of an endpoint: it decodes the token, loads the user
+from the database (role and is_active come from the database, never from the token, so a
+demoted or deactivated user loses access at once) and checks the role.
+
+The token comes from the `Authorization: Bearer` header or, for a request sent without that
+header, from the browser-session cookie that `POST /api/login` sets (contract, "browser
+session"): the frontend's older screens call `fetch('/api/...')` with no header. A cookie is
+sent by the browser whoever made the page, so a write (POST/PUT/PATCH/DELETE) authenticated
+by the cookie alone must come from the site itself: its `Origin` (or, without one, its
+`Referer`) is the request's own scheme and host or one of `ALLOWED_ORIGINS`, else 403. The
+cookie is also `SameSite=Strict` (browsers do not send it cross-site at all); the origin
+check is the server-side half. A bearer request needs no such check: another site cannot
+make a browser attach a header.
 """
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import Awaitable
+from urllib.parse import urlsplit
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.core.exceptions import DisallowedHost
 from django.db import connection
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from ninja.errors import AuthorizationError
 from ninja.security import HttpBearer
 
 from accounts.models import User
@@ -45,11 +61,77 @@ class RoleNotAllowed(Exception):
         super().__init__("Requires one of: " + ", ".join(allowed))
 
 
+class CrossSiteRefused(AuthorizationError):
+    """A write authenticated by the session cookie alone, not sent by the site itself (403)."""
+
+    def __init__(self) -> None:
+        super().__init__(403, "Cross-site request refused")
+
+
+# The browser-session cookie (contract, "browser session").
+AUTH_COOKIE_NAME = "flowviz_token"
+AUTH_COOKIE_PATH = "/api"
+# Every other method (POST, PUT, PATCH, DELETE) is a write.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def auth_cookie_set(response: HttpResponse, token: str) -> None:
+    """Give the browser the token as the session cookie (lives as long as the token)."""
+    response.set_cookie(
+        AUTH_COOKIE_NAME,
+        token,
+        max_age=settings.JWT_EXPIRE_MINUTES * 60,
+        path=AUTH_COOKIE_PATH,
+        secure=settings.AUTH_COOKIE_SECURE,
+        httponly=True,
+        samesite="Strict",
+    )
+
+
+def auth_cookie_clear(response: HttpResponse) -> None:
+    response.delete_cookie(AUTH_COOKIE_NAME, path=AUTH_COOKIE_PATH, samesite="Strict")
+
+
+def _origin(value: str) -> str:
+    parts = urlsplit(value.strip())
+    return f"{parts.scheme}://{parts.netloc}".lower() if parts.scheme and parts.netloc else ""
+
+
+def request_from_the_site(request: HttpRequest) -> bool:
+    """Whether the request's Origin (or, without one, Referer) is the site or an allowed origin."""
+    source = request.headers.get("Origin") or request.headers.get("Referer") or ""
+    origin = _origin(source)
+    if not origin:  # absent, "null" (sandboxed or privacy-stripped), or not a URL
+        return False
+    allowed = {_origin(allowed) for allowed in settings.CORS_ALLOWED_ORIGINS}
+    with contextlib.suppress(DisallowedHost):  # a host outside ALLOWED_HOSTS is not the site
+        allowed.add(f"{request.scheme}://{request.get_host()}".lower())
+    return origin in allowed
+
+
 class JWTAuth(HttpBearer):
+    """The bearer token, or the session cookie when the request has no Authorization header."""
+
+    openapi_description = (
+        "The token from POST /api/login, as `Authorization: Bearer <token>`; a browser may "
+        "instead send the `flowviz_token` cookie that the login sets (writes then need an "
+        "Origin or Referer of the site itself)."
+    )
+
     def __init__(self, allowed_roles: tuple[str, ...] = ROLE_ORDER):
         super().__init__()
         # Kept in the enum's order so the 403 message is stable.
         self.allowed_roles = tuple(r for r in ROLE_ORDER if r in allowed_roles)
+
+    def __call__(self, request: HttpRequest) -> Awaitable[User | None] | None:
+        if self.header in request.headers:
+            return super().__call__(request)
+        token = request.COOKIES.get(AUTH_COOKIE_NAME) if settings.AUTH_COOKIE else None
+        if not token:
+            return None
+        if request.method not in SAFE_METHODS and not request_from_the_site(request):
+            raise CrossSiteRefused()
+        return self.authenticate(request, token)
 
     async def authenticate(self, request: HttpRequest, token: str) -> User | None:
         try:

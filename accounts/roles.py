@@ -47,6 +47,9 @@ MANAGER_EDITS = [
     ("flowviz", "phase"),
     ("quality", "qcgate"),
     ("flowviz", "productionrun"),
+    # Flow Editor designs; published and archived versions stay read-only in the admin.
+    ("flowviz", "flowdefinition"),
+    ("flowviz", "flowversion"),
 ]
 # ...and read the production record.
 MANAGER_VIEWS = [

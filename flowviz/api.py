@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from ninja import NinjaAPI
+from ninja import NinjaAPI, Swagger
 
 from accounts.api import router as accounts_router
 from flowviz.http.errors import install_error_handlers
 from flowviz.http.health import router as health_router
 from flowviz.http.renderers import ORJSONParser, ORJSONRenderer
+from flowviz.production.api import router as flows_router
 from lots.api import router as lots_router
 from quality.api import router as quality_router
 
@@ -17,6 +18,9 @@ api = NinjaAPI(
     description="Warehouse and traceability API of a food-production plant.",
     urls_namespace="api",
     docs_url="/docs",
+    # Swagger UI from our own static files (ninja in INSTALLED_APPS); no call to the public
+    # validator either, so the page works without internet.
+    docs=Swagger(settings={"validatorUrl": None}),
     openapi_url="/openapi.json",
     renderer=ORJSONRenderer(),
     parser=ORJSONParser(),
@@ -26,4 +30,5 @@ install_error_handlers(api)
 api.add_router("/", accounts_router)
 api.add_router("/", lots_router)
 api.add_router("/", quality_router)
+api.add_router("/", flows_router)
 api.add_router("/", health_router)

@@ -48,6 +48,10 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "corsheaders",
     "django_celery_results",
+    # Only for its bundled Swagger UI files: /api/docs loads them from our own /static/
+    # (runserver serves them with DEBUG; nginx from collectstatic's STATIC_ROOT), never from
+    # a CDN, so the docs work offline.
+    "ninja",
     "flowviz.production",
     "accounts",
     "quality",
@@ -188,6 +192,11 @@ if JWT_ALGORITHM not in {"HS256", "HS384", "HS512"}:
 JWT_EXPIRE_MINUTES = env.int("JWT_EXPIRE_MINUTES", default=30)
 # Legacy demo mode: accounts without a usable password log in by email alone.
 PASSWORDLESS_LOGIN = env.bool("PASSWORDLESS_LOGIN", default=False)
+# Browser session: POST /api/login also sets the token as an HttpOnly, SameSite=Strict
+# cookie that authenticates requests sent without an Authorization header (accounts/auth.py).
+AUTH_COOKIE = env.bool("AUTH_COOKIE", default=True)
+# The cookie is sent over https only, unless DEBUG (make run serves plain http).
+AUTH_COOKIE_SECURE = env.bool("AUTH_COOKIE_SECURE", default=not DEBUG)
 
 # --- HTTP ------------------------------------------------------------------------------
 CORS_ALLOWED_ORIGINS = env.list("ALLOWED_ORIGINS", default=[])
@@ -246,6 +255,9 @@ LOGGING = {
 MIDDLEWARE = [
     "flowviz.ops.logging.RequestLogMiddleware",
     "flowviz.ops.monitoring.PrometheusMiddleware",
+    # Under /api/, Django's HTML error pages (unknown path, wrong method, 400/403/500) become
+    # the API's JSON error body (flowviz/http/errors.py); the admin keeps its pages.
+    "flowviz.http.errors.ApiErrorBodyMiddleware",
     *MIDDLEWARE,
 ]
 

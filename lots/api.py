@@ -15,6 +15,7 @@ from asgiref.sync import sync_to_async
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.utils.cache import patch_vary_headers
 from ninja import Query, Router, Schema, Status
+from ninja.errors import HttpError
 from pydantic import Field
 
 from accounts.auth import any_role, roles
@@ -265,7 +266,7 @@ async def traceability_job_start(request: HttpRequest, lot_code: str) -> Status:
     try:
         job_id = await sync_to_async(jobs.genealogy_job_start)(lot_code=lot_code)
     except jobs.JobQueueUnavailable:
-        return Status(503, {"detail": "The job queue is unavailable; try again later"})
+        raise HttpError(503, "The job queue is unavailable; try again later") from None
     if job_id is None:
         raise Http404("Lot not found")
     return Status(202, {"job_id": job_id, "status": "PENDING", "status_url": f"/api/jobs/{job_id}"})

@@ -42,6 +42,11 @@ LOT_KEYS = {
 DEMO_EMAILS = {str(role): email for _, email, _, role in DEMO_USERS}
 
 
+def error_body(message: str) -> dict[str, str]:
+    """The contract's error body: the message under `detail` and under `error` (legacy key)."""
+    return {"detail": message, "error": message}
+
+
 def demo_user(role: str) -> User:
     return User.objects.get(email=DEMO_EMAILS[str(role)])
 
@@ -77,7 +82,8 @@ def normalize(value: Any, key: str | None = None) -> Any:
 
 
 def assert_matches_golden(name: str, response) -> None:
-    actual = {"status": response.status_code, "body": normalize(response.json())}
+    body = normalize(response.json()) if response.content else None  # 204: no body
+    actual = {"status": response.status_code, "body": body}
     path = GOLDEN_DIR / f"{name}.json"
     if os.environ.get("UPDATE_GOLDEN"):
         path.write_text(json.dumps(actual, indent=2, ensure_ascii=False) + "\n")

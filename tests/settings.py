@@ -24,6 +24,7 @@ os.environ.setdefault("DEBUG", "false")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 os.environ.setdefault("SESSION_COOKIE_SECURE", "false")
 os.environ.setdefault("CSRF_COOKIE_SECURE", "false")
+os.environ.setdefault("AUTH_COOKIE_SECURE", "false")
 
 from flowviz.settings import *  # noqa: F403
 from flowviz.settings import CACHES

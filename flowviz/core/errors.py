@@ -1,6 +1,6 @@
 """Errors a service raises for the API to turn into a fixed status and body.
 
-Services stay HTTP-free: they raise these; flowviz/http/errors.py maps them once (409 / 422).
+Services stay HTTP-free: they raise these; flowviz/http/errors.py maps them once (409 / 422 / 400).
 """
 
 from __future__ import annotations
@@ -30,3 +30,12 @@ class FieldInvalid(Exception):
 
     def as_error(self, source: tuple[str, ...] = ("body", "payload")) -> dict:
         return {"type": self.error_type, "loc": [*source, *self.loc], "msg": self.message}
+
+
+class Refused(Exception):
+    """The request is well formed and names existing data, but what it asks breaks a rule of
+    that data (400 `{"detail": message}`), e.g. publishing a flow that has no START node."""
+
+    def __init__(self, message: str):
+        self.message = message
+        super().__init__(message)

@@ -1,72 +1,176 @@
-"""Every error the API can meet, mapped once to its status and `{"detail": ...}` body.
+"""Every error the API can meet, mapped once to its status and its body.
 
-Services stay HTTP-free: they raise flowviz.core.errors (Conflict, FieldInvalid), Django's
-Http404 / DoesNotExist, or let the database's IntegrityError through; auth raises ninja's
-AuthenticationError or accounts.auth.RoleNotAllowed. `install_error_handlers` registers one
-handler for each on the NinjaAPI (flowviz/api.py calls it).
+Every error body has `detail` and `error` (contract, "errors"): the typed client shows
+`detail`, the frontend's older screens read `error` (the legacy server's key) and crash
+without it. For 422, `detail` is the list of validation errors and `error` one line naming
+the first offending field (`lot_code: Field required`, `parents[0].lot_code: ...`).
+
+Services stay HTTP-free: they raise flowviz.core.errors (Conflict, FieldInvalid, Refused),
+Django's Http404 / DoesNotExist, or let the database's IntegrityError through; auth raises
+ninja's AuthenticationError or accounts.auth.RoleNotAllowed / CrossSiteRefused (an HttpError);
+ninja raises HttpError (400 unparsable body, 429) and ValidationError (422). `install_error_handlers`
+registers one handler for each on the NinjaAPI (flowviz/api.py calls it).
+
+What never reaches a handler of the NinjaAPI (a path under /api/ that matches no route, a
+method the route does not take, Django's own 400/403/500 pages) is answered in the same
+shape by `ApiErrorBodyMiddleware`; the admin and everything outside /api/ keep Django's pages.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable, Sequence
+from http import HTTPStatus
+from typing import Any
 
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig
 from django.db import IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
-from ninja.errors import AuthenticationError
+from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from accounts.auth import RoleNotAllowed
-from flowviz.core.errors import Conflict, FieldInvalid
+from flowviz.core.errors import Conflict, FieldInvalid, Refused
+from flowviz.http.renderers import json_dumps
 
 logger = logging.getLogger("flowviz.api")
+
+API_PREFIX = "/api/"
+INTERNAL_ERROR = "Internal server error"
+# Messages of the statuses Django answers by itself, where they differ from HTTP's phrase.
+_DJANGO_ERROR_MESSAGES = {500: INTERNAL_ERROR, 413: "Request body too large"}
+# The parts of a validation error's `loc` that say where the value came from, not which field.
+_SOURCES = frozenset({"body", "query", "path", "header", "cookie", "form", "file"})
+
+
+def error_body(message: str) -> dict[str, str]:
+    """The body of every error but a validation error: `detail` and `error`, the same text."""
+    return {"detail": message, "error": message}
+
+
+def field_path(loc: Sequence[str | int]) -> str:
+    """A validation error's field as one readable path: `parents[0].lot_code`.
+
+    The source (`body`, `query`, ...) is left out, and for the body the name of the view's
+    body parameter too (`["body", "payload", "lot_code"]` → `lot_code`).
+    """
+    parts = list(loc)
+    if parts and parts[0] in _SOURCES:
+        source = parts.pop(0)
+        if source == "body" and parts:
+            parts.pop(0)
+        if not parts:
+            return str(source)
+    path = ""
+    for part in parts:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path
+
+
+def validation_body(errors: list[dict[str, Any]]) -> dict[str, Any]:
+    """A 422 body: the errors as Pydantic reports them, and one line naming the first field."""
+    first = errors[0] if errors else {"loc": ["body"], "msg": "Invalid request"}
+    return {"detail": errors, "error": f"{field_path(first.get('loc') or ['body'])}: {first.get('msg', '')}"}
 
 
 def install_error_handlers(api: NinjaAPI) -> None:
     """Register the error → response mapping on `api`."""
 
+    def answer(request: HttpRequest, status: int, message: str) -> HttpResponse:
+        return api.create_response(request, error_body(message), status=status)
+
     def not_authenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-        response = api.create_response(request, {"detail": "Not authenticated"}, status=401)
+        response = answer(request, 401, "Not authenticated")
         response["WWW-Authenticate"] = "Bearer"
         return response
 
-    def role_not_allowed(request: HttpRequest, exc: RoleNotAllowed) -> HttpResponse:
-        return api.create_response(request, {"detail": str(exc)}, status=403)
+    def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+        # ninja's own: 400 "Cannot parse request body", 429 (Retry-After is added by ninja).
+        return answer(request, exc.status_code, str(exc))
 
-    def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
-        return api.create_response(request, {"detail": str(exc) or "Not found"}, status=404)
+    def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+        return api.create_response(request, validation_body(exc.errors), status=422)
 
-    def row_not_found(request: HttpRequest, exc: ObjectDoesNotExist) -> HttpResponse:
-        return api.create_response(request, {"detail": "Not found"}, status=404)
+    def field_invalid(request: HttpRequest, exc: FieldInvalid) -> HttpResponse:
+        return api.create_response(request, validation_body([exc.as_error()]), status=422)
 
     def unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
         # The traceback goes to the log only; the client gets a fixed body.
         logger.exception("Unhandled error on %s %s", request.method, request.path)
-        return api.create_response(request, {"detail": "Internal server error"}, status=500)
-
-    def conflict(request: HttpRequest, exc: Conflict) -> HttpResponse:
-        return api.create_response(request, {"detail": exc.message}, status=409)
-
-    def field_invalid(request: HttpRequest, exc: FieldInvalid) -> HttpResponse:
-        return api.create_response(request, {"detail": [exc.as_error()]}, status=422)
+        return answer(request, 500, INTERNAL_ERROR)
 
     def integrity_error(request: HttpRequest, exc: IntegrityError) -> HttpResponse:
         # A constraint the services did not pre-check (e.g. a race they lost): a conflict, not a 500.
         logger.info("integrity error on %s %s: %s", request.method, request.path, exc)
-        return api.create_response(request, {"detail": "Conflict with existing data"}, status=409)
+        return answer(request, 409, "Conflict with existing data")
 
-    def body_too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
-        return api.create_response(request, {"detail": "Request body too large"}, status=413)
-
-    for error, handler in (
-        (AuthenticationError, not_authenticated),
-        (RoleNotAllowed, role_not_allowed),
-        (Http404, not_found),
-        (ObjectDoesNotExist, row_not_found),
-        (Exception, unexpected),
-        (Conflict, conflict),
-        (FieldInvalid, field_invalid),
-        (IntegrityError, integrity_error),
-        (RequestDataTooBig, body_too_big),
-    ):
+    handlers: dict[type[Exception], Callable[[HttpRequest, Any], HttpResponse]] = {
+        AuthenticationError: not_authenticated,
+        HttpError: http_error,
+        ValidationError: validation_error,
+        RoleNotAllowed: lambda request, exc: answer(request, 403, str(exc)),
+        Http404: lambda request, exc: answer(request, 404, str(exc) or "Not Found"),
+        ObjectDoesNotExist: lambda request, exc: answer(request, 404, "Not Found"),
+        Refused: lambda request, exc: answer(request, 400, exc.message),
+        Conflict: lambda request, exc: answer(request, 409, exc.message),
+        FieldInvalid: field_invalid,
+        IntegrityError: integrity_error,
+        RequestDataTooBig: lambda request, exc: answer(request, 413, "Request body too large"),
+        Exception: unexpected,
+    }
+    for error, handler in handlers.items():
         api.add_exception_handler(error, handler)
+
+
+def _is_json(response: HttpResponse) -> bool:
+    return response.get("Content-Type", "").startswith("application/json")
+
+
+def api_error_response(response: HttpResponse) -> HttpResponse:
+    """The JSON error body in place of a Django error page (the status and `Allow` are kept)."""
+    status = response.status_code
+    try:
+        message = _DJANGO_ERROR_MESSAGES.get(status) or HTTPStatus(status).phrase
+    except ValueError:  # a status HTTP has no name for
+        message = "Error"
+    replacement = HttpResponse(
+        json_dumps(error_body(message)), status=status, content_type="application/json"
+    )
+    for header in ("Allow", "WWW-Authenticate", "Retry-After"):
+        if header in response:
+            replacement[header] = response[header]
+    return replacement
+
+
+class ApiErrorBodyMiddleware:
+    """Under /api/, an error answered outside the NinjaAPI's handlers gets the JSON error body.
+
+    That is: an unknown path (Django's 404 page, or the technical one with DEBUG), a method
+    the route does not take (ninja's plain-text 405), and Django's own 400/403/500 pages.
+    Responses that are already JSON pass untouched, so every body the API's handlers wrote
+    stays as it is. Hooks run on the caller's loop or thread (no I/O).
+    """
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: Callable[[HttpRequest], Any]):
+        self.get_response = get_response
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest) -> HttpResponse | Awaitable[HttpResponse]:
+        if self.is_async:
+            return self._acall(request)
+        return self._filter(request, self.get_response(request))
+
+    async def _acall(self, request: HttpRequest) -> HttpResponse:
+        return self._filter(request, await self.get_response(request))
+
+    @staticmethod
+    def _filter(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        if response.status_code < 400 or not request.path.startswith(API_PREFIX) or _is_json(response):
+            return response
+        return api_error_response(response)

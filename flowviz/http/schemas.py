@@ -1,15 +1,26 @@
-"""Bodies the API answers errors with, shared by every router."""
+"""Bodies the API answers errors with, shared by every router (flowviz/http/errors.py writes them)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from ninja import Schema
+from pydantic import Field
 
 
 class DetailOut(Schema):
-    """The body of every non-validation error."""
+    """The body of every non-validation error: the same message under both keys."""
 
     detail: str
+    error: str = Field(description="The same message as `detail` (the legacy server's key).")
 
 
-# What every endpoint behind a bearer token and a throttle may answer besides its own results.
+class ValidationErrorOut(Schema):
+    """The body of a 422: Pydantic's errors, and one line naming the first offending field."""
+
+    detail: list[dict[str, Any]] = Field(description='[{"type", "loc", "msg", ...}, ...]')
+    error: str = Field(description="e.g. `lot_code: Field required` or `parents[0].lot_code: ...`")
+
+
+# What every endpoint behind a token and a throttle may answer besides its own results.
 PROTECTED_ERRORS = {401: DetailOut, 403: DetailOut, 429: DetailOut}

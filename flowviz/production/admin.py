@@ -1,15 +1,23 @@
-"""The managers' admin: a scenario's page edits its streams, QC gates and phases together."""
+"""The managers' admin: a scenario's page edits its streams, QC gates and phases together;
+Flow Editor designs with their versions, each version's graph drawn as a picture."""
 
 from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import Count, Sum
+from django.contrib.admin.utils import unquote
+from django.db import models
+from django.db.models import Count, OuterRef, Subquery, Sum
 from django.utils.html import format_html
 
+from flowviz.core.errors import Conflict, FieldInvalid, Refused
 from flowviz.core.forms import BilingualField
-from flowviz.production.models import Phase, ProductionRun, Scenario, Stream
+from flowviz.http.errors import field_path
+from flowviz.production import services
+from flowviz.production.graphs import graph_validate
+from flowviz.production.models import FlowDefinition, FlowVersion, Phase, ProductionRun, Scenario, Stream
 from flowviz.production.services import scenario_activate
+from flowviz.production.svg import flow_graph_svg
 from lots.models import Lot
 from lots.runs import production_run_output
 from quality.forms import QcGateForm
@@ -270,3 +278,201 @@ class ProductionRunAdmin(admin.ModelAdmin):
         if obj is None or obj.pk is None:
             return "-"
         return str(production_run_output(obj))
+
+
+# --- Flow Editor designs -----------------------------------------------------------------------
+# Every write goes through flowviz.production.services (the API's rules: a new flow starts with
+# an empty draft, only drafts change, a published version is never deleted). Published and
+# archived versions are shown read-only; a version's page draws its graph.
+
+
+def _copy_saved(obj: models.Model, saved: models.Model) -> None:
+    """Make the admin's object the row a service saved (so redirects and log entries name it)."""
+    for field in obj._meta.concrete_fields:
+        setattr(obj, field.attname, getattr(saved, field.attname))
+    obj._state.adding = False
+    obj._state.db = saved._state.db
+
+
+def _service_message(error: Exception) -> str:
+    if isinstance(error, FieldInvalid):
+        return f"{field_path(error.loc)}: {error.message}"
+    return str(getattr(error, "message", error))
+
+
+class FlowDefinitionForm(forms.ModelForm):
+    name = BilingualField()
+
+    class Meta:
+        model = FlowDefinition
+        fields = ("name", "description")
+
+
+class FlowVersionInline(admin.TabularInline):
+    """A flow's versions, newest first, each linking to its page (and picture)."""
+
+    model = FlowVersion
+    fields = ("version_num", "status", "published_at", "published_by", "created_by", "created_at")
+    readonly_fields = fields
+    ordering = ("-version_num",)
+    show_change_link = True
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(FlowDefinition)
+class FlowDefinitionAdmin(admin.ModelAdmin):
+    form = FlowDefinitionForm
+    inlines = (FlowVersionInline,)
+    list_display = ("__str__", "latest_version", "version_count", "updated_at", "created_by")
+    search_fields = ("name__en", "name__hu", "description")
+    list_select_related = ("created_by",)
+    readonly_fields = ("id", "created_by", "created_at", "updated_at")
+    fields = ("name", "description", "id", "created_by", "created_at", "updated_at")
+
+    def get_queryset(self, request):
+        latest = FlowVersion.objects.filter(flow_definition=OuterRef("pk")).order_by("-version_num")
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                versions_n=Count("versions"),
+                latest_num=Subquery(latest.values("version_num")[:1]),
+                latest_status=Subquery(latest.values("status")[:1]),
+            )
+            .order_by("-updated_at", "-id")
+        )
+
+    @admin.display(description="latest version", ordering="latest_num")
+    def latest_version(self, obj):
+        return "-" if obj.latest_num is None else f"v{obj.latest_num} ({obj.latest_status})"
+
+    @admin.display(description="versions", ordering="versions_n")
+    def version_count(self, obj):
+        return obj.versions_n
+
+    def get_actions(self, request):
+        # Deleting goes through the flow's own page: one flow at a time, through the service.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def has_delete_permission(self, request, obj=None):
+        # A flow that ever had a published version is a record: archive it instead.
+        if obj is not None and obj.versions.filter(published_at__isnull=False).exists():
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        fields = {"name": form.cleaned_data["name"], "description": form.cleaned_data["description"]}
+        if change:
+            saved = services.flow_definition_update(flow_id=obj.pk, **fields)
+        else:
+            saved = services.flow_definition_create(**fields, actor=request.user)
+        _copy_saved(obj, saved)
+
+    def delete_model(self, request, obj):
+        services.flow_definition_delete(flow_id=obj.pk)
+
+
+class FlowVersionForm(forms.ModelForm):
+    class Meta:
+        model = FlowVersion
+        fields = ("graph_schema",)
+        widgets = {"graph_schema": forms.Textarea(attrs={"rows": 16, "cols": 100, "spellcheck": "false"})}
+
+    def clean_graph_schema(self):
+        # The API's check (shape, ids, references), with its message naming the field.
+        try:
+            return graph_validate(self.cleaned_data["graph_schema"], loc=())
+        except FieldInvalid as error:
+            raise forms.ValidationError(_service_message(error)) from None
+
+
+@admin.register(FlowVersion)
+class FlowVersionAdmin(admin.ModelAdmin):
+    form = FlowVersionForm
+    list_display = ("flow_definition", "version_num", "status", "published_at", "published_by", "created_at")
+    list_filter = ("status", "published_at")
+    search_fields = ("flow_definition__name__en", "flow_definition__name__hu")
+    list_select_related = ("flow_definition", "published_by")
+    ordering = ("flow_definition", "-version_num")
+    readonly_fields = (
+        "flow_definition",
+        "version_num",
+        "status",
+        "created_by",
+        "created_at",
+        "published_at",
+        "published_by",
+    )
+    fields = (*readonly_fields[:3], "graph_schema", *readonly_fields[3:])
+    actions = ("publish", "archive", "fork")
+
+    def has_add_permission(self, request):
+        return False  # versions come from a new flow, a publish or a fork
+
+    def has_change_permission(self, request, obj=None):
+        # Published and archived versions are records: their page is read-only.
+        return super().has_change_permission(request, obj) and (obj is None or not obj.is_frozen)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and (obj is None or not obj.ever_published)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        version = self.get_object(request, unquote(object_id))
+        if version is not None and self.has_view_or_change_permission(request, version):
+            extra_context = {
+                **(extra_context or {}),
+                "flow_graph_svg": flow_graph_svg(version.graph_schema, title=str(version)),
+            }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def save_model(self, request, obj, form, change):
+        saved = services.flow_version_graph_update(
+            flow_id=obj.flow_definition_id, version_num=obj.version_num, graph_schema=obj.graph_schema
+        )
+        _copy_saved(obj, saved)
+
+    def delete_model(self, request, obj):
+        services.flow_version_delete(flow_id=obj.flow_definition_id, version_num=obj.version_num)
+
+    def delete_queryset(self, request, queryset):
+        for version in queryset.order_by("flow_definition", "version_num"):
+            self.delete_model(request, version)
+
+    def _each(self, request, queryset, act, done: str) -> None:
+        """Run a service for each selected version, reporting what it did or why it refused."""
+        for version in queryset.select_related("flow_definition").order_by("flow_definition", "version_num"):
+            try:
+                act(flow_id=version.flow_definition_id, version_num=version.version_num)
+            except (Conflict, Refused, FieldInvalid) as error:
+                self.message_user(request, f"{version}: {_service_message(error)}", messages.ERROR)
+            else:
+                self.message_user(request, f"{version.flow_definition} v{version.version_num} {done}.")
+
+    @admin.action(
+        description="Publish the selected drafts (a new draft starts from each)", permissions=["change"]
+    )
+    def publish(self, request, queryset):
+        def act(**version):
+            services.flow_version_publish(**version, actor=request.user)
+
+        self._each(request, queryset, act, "published")
+
+    @admin.action(description="Archive the selected versions", permissions=["change"])
+    def archive(self, request, queryset):
+        self._each(request, queryset, services.flow_version_archive, "archived")
+
+    @admin.action(description="Start a new draft from the selected version", permissions=["change"])
+    def fork(self, request, queryset):
+        def act(**version):
+            services.flow_version_fork(**version, actor=request.user)
+
+        self._each(request, queryset, act, "copied into a new draft")

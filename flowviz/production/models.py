@@ -147,3 +147,131 @@ class ProductionRun(models.Model):
 
     def __str__(self) -> str:
         return self.run_code
+
+
+# --- Flow Editor designs (contract section 10) -----------------------------------------------
+
+
+def flow_name_validate(name: object) -> None:
+    """A flow's name: `{"hu": ..., "en": ...}`, texts, at least one of them not blank."""
+    if not isinstance(name, dict) or not {"hu", "en"} <= set(name):
+        raise ValidationError('Give the name as {"hu": ..., "en": ...}.')
+    if not all(isinstance(text, str) for text in name.values()):
+        raise ValidationError("Every language's name must be a text.")
+    if not any(text.strip() for text in name.values()):
+        raise ValidationError("Give the name in at least one language.")
+
+
+class FlowDefinition(models.Model):
+    """A production-line design drawn in the frontend's Flow Editor; its graphs are its versions."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.JSONField(help_text='{"hu": ..., "en": ...}', validators=[flow_name_validate])
+    description = models.TextField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        db_column="created_by",
+        related_name="+",
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_default=Now())
+    # Touched by every change of the definition or of one of its versions.
+    updated_at = models.DateTimeField(default=timezone.now, db_default=Now())
+
+    class Meta:
+        db_table = "flow_definitions"
+        ordering = ["-updated_at", "-id"]
+        verbose_name = "flow definition"
+        indexes = [
+            # GET /api/flows: most recently updated first.
+            models.Index(fields=["-updated_at", "-id"], name="flow_definitions_updated_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return bilingual_text(self.name) or str(self.pk)
+
+
+class FlowStatus(models.TextChoices):
+    DRAFT = "DRAFT", "Draft"
+    PUBLISHED = "PUBLISHED", "Published"
+    ARCHIVED = "ARCHIVED", "Archived"
+
+
+class FlowVersion(models.Model):
+    """One numbered graph of a flow. A DRAFT is editable; PUBLISHED and ARCHIVED are records.
+
+    The database keeps them so (migration flowviz/0004): at most one DRAFT per flow (a partial
+    unique index), unique version numbers, and a trigger refusing any change of a frozen
+    version's graph, number or flow, any status change but PUBLISHED → ARCHIVED, and the
+    deletion of a version that was ever published.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # No index of its own: the unique (flow_definition, version_num) index leads with it.
+    flow_definition = models.ForeignKey(
+        FlowDefinition, on_delete=models.CASCADE, related_name="versions", db_index=False
+    )
+    version_num = models.IntegerField("version")
+    status = models.TextField(
+        choices=FlowStatus.choices, default=FlowStatus.DRAFT, db_default=FlowStatus.DRAFT
+    )
+    graph_schema = models.JSONField(help_text='{"nodes": [...], "edges": [...], "viewport": {...}}')
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        db_column="created_by",
+        related_name="+",
+    )
+    published_at = models.DateTimeField(null=True, blank=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        db_column="published_by",
+        related_name="+",
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_default=Now())
+
+    class Meta:
+        db_table = "flow_versions"
+        ordering = ["flow_definition", "-version_num"]
+        verbose_name = "flow version"
+        constraints = [
+            # Also the index of every lookup of a flow's versions (by number, newest first).
+            models.UniqueConstraint(
+                fields=["flow_definition", "version_num"], name="flow_versions_flow_number_uniq"
+            ),
+            # At most one draft per flow; also the index of "the flow's draft".
+            models.UniqueConstraint(
+                fields=["flow_definition"],
+                condition=models.Q(status=FlowStatus.DRAFT),
+                name="flow_versions_one_draft",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=FlowStatus.values), name="flow_versions_status_check"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(version_num__gte=1), name="flow_versions_number_positive"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status=FlowStatus.PUBLISHED) | models.Q(published_at__isnull=False),
+                name="flow_versions_published_has_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.flow_definition} v{self.version_num} ({self.status})"
+
+    @property
+    def is_frozen(self) -> bool:
+        """PUBLISHED or ARCHIVED: its graph can never change again."""
+        return self.status != FlowStatus.DRAFT
+
+    @property
+    def ever_published(self) -> bool:
+        return self.published_at is not None

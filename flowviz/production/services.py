@@ -1,17 +1,38 @@
-"""Writes of the production configuration: scenario import and activation."""
+"""Writes of the production configuration: scenario import and activation, Flow Editor designs."""
 
 from __future__ import annotations
 
+import copy
 import re
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from django.db import transaction
-from django.db.models import ProtectedError, Q
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.db.models import Max, ProtectedError, Q
+from django.http import Http404
+from django.utils import timezone
 
-from flowviz.production.models import Phase, Scenario, Stream
+from accounts.models import User
+from flowviz.core.errors import Conflict, FieldInvalid, Refused
+from flowviz.production.graphs import empty_graph, graph_node_types, graph_validate
+from flowviz.production.models import (
+    FlowDefinition,
+    FlowStatus,
+    FlowVersion,
+    Phase,
+    Scenario,
+    Stream,
+)
 from quality.models import GateType, QcGate
+
+FLOW_NOT_FOUND = "Flow definition not found"
+
+
+def version_not_found(version_num: int) -> str:
+    return f"Version {version_num} not found for this flow"
+
 
 # Keys of `scenarios.config` that the import adds to the file's `config`; export removes them.
 CONFIG_META_KEY = "meta"
@@ -275,3 +296,164 @@ def scenario_activate(*, scenario_id: uuid.UUID) -> Scenario:
         scenario.is_active = True
         scenario.save(update_fields=["is_active"])
     return scenario
+
+
+# --- Flow Editor designs (contract section 10) -----------------------------------------------
+#
+# Lock order: every write to a flow or to one of its versions first locks the flow definition's
+# row (SELECT ... FOR UPDATE), then the version rows it changes. Writes to one flow therefore
+# run one at a time: of two simultaneous publishes of a draft, or two forks, the second sees
+# what the first did and gets a 409. The database backs each rule (one draft per flow, unique
+# version numbers, frozen published/archived versions: migrations flowviz/0004 and 0005), so a
+# writer that skipped these functions is refused too.
+
+
+def _clean(instance: models.Model) -> None:
+    """full_clean, with its first problem raised as FieldInvalid naming the field."""
+    try:
+        instance.full_clean(validate_unique=False, validate_constraints=False)
+    except ValidationError as error:
+        field, messages = next(iter(error.message_dict.items()))
+        raise FieldInvalid((field,), messages[0]) from None
+
+
+def _flow_locked(flow_id: uuid.UUID) -> FlowDefinition:
+    flow = FlowDefinition.objects.select_for_update().filter(pk=flow_id).first()
+    if flow is None:
+        raise Http404(FLOW_NOT_FOUND)
+    return flow
+
+
+def _version_locked(flow: FlowDefinition, version_num: int) -> FlowVersion:
+    version = (
+        FlowVersion.objects.select_for_update().filter(flow_definition=flow, version_num=version_num).first()
+    )
+    if version is None:
+        raise Http404(version_not_found(version_num))
+    return version
+
+
+def _touch(flow: FlowDefinition) -> None:
+    flow.updated_at = timezone.now()
+    flow.save(update_fields=["updated_at"])
+
+
+def _draft_add(flow: FlowDefinition, *, graph: dict, actor: User | None) -> FlowVersion:
+    """A new DRAFT numbered after the flow's highest version (the flow's row is locked)."""
+    highest = flow.versions.aggregate(highest=Max("version_num"))["highest"] or 0
+    return FlowVersion.objects.create(
+        flow_definition=flow,
+        version_num=highest + 1,
+        status=FlowStatus.DRAFT,
+        graph_schema=copy.deepcopy(graph),
+        created_by=actor,
+    )
+
+
+@transaction.atomic
+def flow_definition_create(*, name: dict, description: str | None, actor: User | None) -> FlowDefinition:
+    """A new flow and its version 1, a DRAFT with an empty graph (one transaction)."""
+    now = timezone.now()
+    flow = FlowDefinition(
+        name=name, description=description, created_by=actor, created_at=now, updated_at=now
+    )
+    _clean(flow)
+    flow.save()
+    _draft_add(flow, graph=empty_graph(), actor=actor)
+    return flow
+
+
+@transaction.atomic
+def flow_definition_update(*, flow_id: uuid.UUID, name: dict, description: str | None) -> FlowDefinition:
+    flow = _flow_locked(flow_id)
+    flow.name, flow.description = name, description
+    _clean(flow)
+    flow.updated_at = timezone.now()
+    flow.save(update_fields=["name", "description", "updated_at"])
+    return flow
+
+
+@transaction.atomic
+def flow_definition_delete(*, flow_id: uuid.UUID) -> None:
+    """Delete a flow with its versions; refused (409) once any version was ever published."""
+    flow = _flow_locked(flow_id)
+    if flow.versions.filter(published_at__isnull=False).exists():
+        raise Conflict(
+            "This flow has published versions and cannot be deleted (published designs are "
+            "records); archive them instead"
+        )
+    flow.delete()
+
+
+@transaction.atomic
+def flow_version_graph_update(*, flow_id: uuid.UUID, version_num: int, graph_schema: object) -> FlowVersion:
+    """Replace a DRAFT's graph (409 for a PUBLISHED or ARCHIVED one); touches the flow."""
+    flow = _flow_locked(flow_id)
+    version = _version_locked(flow, version_num)
+    if version.is_frozen:
+        raise Conflict(f"Version {version_num} is {version.status}; only a DRAFT version can be changed")
+    version.graph_schema = graph_validate(graph_schema)
+    version.save(update_fields=["graph_schema"])
+    _touch(flow)
+    return version
+
+
+@transaction.atomic
+def flow_version_publish(
+    *, flow_id: uuid.UUID, version_num: int, actor: User | None
+) -> tuple[FlowVersion, FlowVersion]:
+    """The DRAFT becomes PUBLISHED and a new DRAFT n+1 starts as a copy of it."""
+    flow = _flow_locked(flow_id)
+    version = _version_locked(flow, version_num)
+    if version.is_frozen:
+        raise Conflict(f"Version {version_num} is {version.status}; only a DRAFT version can be published")
+    node_types = graph_node_types(version.graph_schema)
+    for required in ("start", "end"):
+        if required not in node_types:
+            raise Refused(f"Cannot publish: Flow must have at least one {required.upper()} node")
+    version.status = FlowStatus.PUBLISHED
+    version.published_at = timezone.now()
+    version.published_by = actor
+    version.save(update_fields=["status", "published_at", "published_by"])
+    draft = _draft_add(flow, graph=version.graph_schema, actor=actor)
+    _touch(flow)
+    return version, draft
+
+
+@transaction.atomic
+def flow_version_fork(*, flow_id: uuid.UUID, version_num: int, actor: User | None) -> FlowVersion:
+    """A new DRAFT copying version n's graph; 409 while the flow has a draft."""
+    flow = _flow_locked(flow_id)
+    source = _version_locked(flow, version_num)
+    draft = flow.versions.filter(status=FlowStatus.DRAFT).first()
+    if draft is not None:
+        raise Conflict(
+            f"This flow already has a draft (version {draft.version_num}); publish or archive it first"
+        )
+    forked = _draft_add(flow, graph=source.graph_schema, actor=actor)
+    _touch(flow)
+    return forked
+
+
+@transaction.atomic
+def flow_version_archive(*, flow_id: uuid.UUID, version_num: int) -> FlowVersion:
+    """A DRAFT or PUBLISHED version becomes ARCHIVED (frozen; a published one stays a record)."""
+    flow = _flow_locked(flow_id)
+    version = _version_locked(flow, version_num)
+    if version.status == FlowStatus.ARCHIVED:
+        raise Conflict(f"Version {version_num} is already ARCHIVED")
+    version.status = FlowStatus.ARCHIVED
+    version.save(update_fields=["status"])
+    _touch(flow)
+    return version
+
+
+@transaction.atomic
+def flow_version_delete(*, flow_id: uuid.UUID, version_num: int) -> None:
+    """Delete a version that was never published (the admin's delete); 409 otherwise."""
+    flow = _flow_locked(flow_id)
+    version = _version_locked(flow, version_num)
+    if version.ever_published:
+        raise Conflict(f"Version {version_num} was published and cannot be deleted; archive it instead")
+    version.delete()
+    _touch(flow)

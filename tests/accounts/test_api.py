@@ -11,7 +11,7 @@ from django.test import Client
 from accounts import services
 from accounts.models import User
 from accounts.roles import Role
-from tests.api_support import post_json
+from tests.api_support import error_body, post_json
 
 PASSWORD = "correct horse battery staple"
 
@@ -62,20 +62,20 @@ def test_login_email_is_case_insensitive(member):
 def test_wrong_password_is_401_invalid_credentials(member):
     response = login({"email": "member@flowviz.com", "password": "wrong"})
     assert response.status_code == 401
-    assert response.json() == {"detail": "Invalid credentials"}
+    assert response.json() == error_body("Invalid credentials")
 
 
 def test_missing_password_for_an_account_with_one_is_401(member, settings):
     settings.PASSWORDLESS_LOGIN = True
     response = login({"email": "member@flowviz.com"})
     assert response.status_code == 401
-    assert response.json() == {"detail": "Invalid credentials"}
+    assert response.json() == error_body("Invalid credentials")
 
 
 def test_unknown_email_gets_the_same_401_body(db):
     response = login({"email": "nobody@flowviz.com", "password": "whatever"})
     assert response.status_code == 401
-    assert response.json() == {"detail": "Invalid credentials"}
+    assert response.json() == error_body("Invalid credentials")
 
 
 def test_inactive_account_gets_the_same_401_body(member):
@@ -83,7 +83,7 @@ def test_inactive_account_gets_the_same_401_body(member):
     member.save()
     response = login({"email": "member@flowviz.com", "password": PASSWORD})
     assert response.status_code == 401
-    assert response.json() == {"detail": "Invalid credentials"}
+    assert response.json() == error_body("Invalid credentials")
 
 
 def test_unknown_email_still_spends_a_password_check(db, monkeypatch):
@@ -111,7 +111,7 @@ def test_passwordless_account_is_refused_when_the_setting_is_off(demo, settings)
     settings.PASSWORDLESS_LOGIN = False
     response = login({"email": "operator@flowviz.com"})
     assert response.status_code == 401
-    assert response.json() == {"detail": "Invalid credentials"}
+    assert response.json() == error_body("Invalid credentials")
 
 
 def _legacy_user(password: bytes) -> User:
@@ -135,7 +135,7 @@ def test_password_over_72_bytes_against_a_legacy_hash_is_401_not_500(db):
     _legacy_user(b"legacy-secret")
     response = login({"email": "legacy@flowviz.com", "password": "x" * 100})
     assert response.status_code == 401
-    assert response.json() == {"detail": "Invalid credentials"}
+    assert response.json() == error_body("Invalid credentials")
 
 
 def test_password_over_72_bytes_works_with_the_sha256_hasher(db):

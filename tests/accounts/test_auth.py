@@ -15,7 +15,7 @@ from django.test import Client
 from accounts.models import User
 from accounts.roles import Role
 from accounts.tokens import token_issue
-from tests.api_support import bearer, demo_user
+from tests.api_support import bearer, demo_user, error_body
 
 FG_ID = "33333333-3333-3333-3333-333333333301"
 ALL = set(Role.values)
@@ -70,12 +70,12 @@ def test_role_matrix(demo, endpoint, role):
             assert endpoint == "lot_parents"
     else:
         assert response.status_code == 403
-        assert response.json() == {"detail": _required_message(allowed)}
+        assert response.json() == error_body(_required_message(allowed))
 
 
 def _assert_not_authenticated(response) -> None:
     assert response.status_code == 401
-    assert response.json() == {"detail": "Not authenticated"}
+    assert response.json() == error_body("Not authenticated")
     assert response["WWW-Authenticate"] == "Bearer"
 
 
@@ -151,7 +151,7 @@ def test_user_demoted_after_the_token_was_issued_loses_write_access_at_once(demo
     user.save()
     response = call("lot_create", headers)
     assert response.status_code == 403
-    assert response.json() == {"detail": "Requires one of: ADMIN, MANAGER, OPERATOR"}
+    assert response.json() == error_body("Requires one of: ADMIN, MANAGER, OPERATOR")
 
 
 def test_role_claim_in_the_token_is_not_trusted(demo):

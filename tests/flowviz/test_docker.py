@@ -129,11 +129,11 @@ def test_dockerfile_runs_as_non_root_with_healthcheck_and_collectstatic():
     assert "COPY pyproject.toml" in dockerfile and "pip install ." in dockerfile
 
 
-def test_nginx_serves_static_and_proxies_api_admin_and_metrics():
+def test_nginx_serves_static_and_proxies_api_admin_metrics_and_the_root_openapi_document():
     conf = (DOCKER / "nginx.conf").read_text()
     active = "\n".join(line for line in conf.splitlines() if not line.lstrip().startswith("#"))
     assert re.search(r"location /static/ \{\s*alias /usr/share/nginx/static/;", active)
-    for location in ("location /api/", "location /admin/", "location = /metrics"):
+    for location in ("location /api/", "location /admin/", "location = /metrics", "location = /openapi.json"):
         block = active.split(location, 1)[1].split("}", 1)[0]
         assert "proxy_pass http://flowviz_api;" in block, location
     proxy = (DOCKER / "flowviz-proxy.inc").read_text()

@@ -5,6 +5,7 @@ The frontend is unchanged, so a response whose keys, types or messages drift fai
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 import pytest
@@ -14,7 +15,8 @@ from accounts.models import User
 from accounts.roles import Role
 from lots.models import Lot
 from quality.models import QcDecision
-from tests.api_support import assert_matches_golden, demo_user, get_json, post_json
+from tests.api_support import assert_matches_golden, bearer, demo_user, get_json, post_json
+from tests.flowviz.production.flow_support import FLOW_NAME, flow_published, flow_with_draft, line_graph
 
 FG_ID = "33333333-3333-3333-3333-333333333301"
 
@@ -120,6 +122,135 @@ CASES: dict[str, Callable[[Client], object]] = {
     "traceability_200": lambda c: get_json(c, "/api/traceability/MIX-BATCH-88", demo_user(Role.VIEWER)),
     "traceability_404": lambda c: get_json(c, "/api/traceability/NOPE", demo_user(Role.VIEWER)),
 }
+
+
+def _flow_path(suffix: str = "", *, published: bool = False) -> str:
+    flow_id = flow_published(actor=demo_user(Role.MANAGER)) if published else flow_with_draft()
+    return f"/api/flows/{flow_id}{suffix}"
+
+
+def _put_graph(client: Client, path: str, graph: dict, role: str = Role.OPERATOR):
+    return client.put(
+        path, json.dumps({"graph_schema": graph}), content_type="application/json", **bearer(demo_user(role))
+    )
+
+
+def _broken_edge() -> dict:
+    graph = line_graph()
+    graph["edges"][1]["target"] = "nowhere"
+    return graph
+
+
+def _without(node_type: str) -> dict:
+    graph = line_graph()
+    removed = {n["id"] for n in graph["nodes"] if n["data"]["nodeType"] == node_type}
+    graph["nodes"] = [n for n in graph["nodes"] if n["id"] not in removed]
+    graph["edges"] = [e for e in graph["edges"] if not {e["source"], e["target"]} & removed]
+    return graph
+
+
+def _draft_archived(client: Client):
+    path = _flow_path()
+    post_json(client, path + "/versions/1/archive", {}, demo_user(Role.MANAGER))
+    return path
+
+
+def _published_without_draft(client: Client):
+    path = _flow_path(published=True)
+    post_json(client, path + "/versions/2/archive", {}, demo_user(Role.MANAGER))
+    return path
+
+
+MISSING_FLOW = "/api/flows/99999999-9999-4999-8999-999999999999"
+
+FLOW_CASES: dict[str, Callable[[Client], object]] = {
+    "flows_list_200": lambda c: (
+        _flow_path(published=True),
+        get_json(c, "/api/flows", demo_user(Role.VIEWER)),
+    )[1],
+    "flows_list_401": lambda c: get_json(c, "/api/flows"),
+    "flow_create_201": lambda c: post_json(
+        c, "/api/flows", {"name": FLOW_NAME, "description": "Line 1"}, demo_user(Role.OPERATOR)
+    ),
+    "flow_create_403": lambda c: post_json(c, "/api/flows", {"name": FLOW_NAME}, demo_user(Role.AUDITOR)),
+    "flow_create_422_name": lambda c: post_json(
+        c, "/api/flows", {"name": {"hu": "x"}}, demo_user(Role.ADMIN)
+    ),
+    "flow_detail_200": lambda c: get_json(c, _flow_path(), demo_user(Role.VIEWER)),
+    "flow_detail_404": lambda c: get_json(c, MISSING_FLOW, demo_user(Role.VIEWER)),
+    "flow_delete_204": lambda c: c.delete(_flow_path(), **bearer(demo_user(Role.MANAGER))),
+    "flow_delete_403": lambda c: c.delete(_flow_path(), **bearer(demo_user(Role.OPERATOR))),
+    "flow_delete_409_published": lambda c: c.delete(
+        _flow_path(published=True), **bearer(demo_user(Role.ADMIN))
+    ),
+    "flow_versions_200": lambda c: get_json(
+        c, _flow_path("/versions", published=True), demo_user(Role.VIEWER)
+    ),
+    "flow_versions_404": lambda c: get_json(c, MISSING_FLOW + "/versions", demo_user(Role.VIEWER)),
+    "flow_version_200": lambda c: get_json(
+        c, _flow_path("/versions/1", published=True), demo_user(Role.VIEWER)
+    ),
+    "flow_version_404": lambda c: get_json(c, _flow_path("/versions/5"), demo_user(Role.VIEWER)),
+    "flow_draft_200": lambda c: get_json(c, _flow_path("/versions/latest/draft"), demo_user(Role.VIEWER)),
+    "flow_draft_404": lambda c: get_json(
+        c, _draft_archived(c) + "/versions/latest/draft", demo_user(Role.VIEWER)
+    ),
+    "flow_version_update_200": lambda c: _put_graph(c, _flow_path("/versions/1"), line_graph()),
+    "flow_version_update_409_published": lambda c: _put_graph(
+        c, _flow_path("/versions/1", published=True), line_graph()
+    ),
+    "flow_version_update_422_edge": lambda c: _put_graph(c, _flow_path("/versions/1"), _broken_edge()),
+    "flow_version_update_422_types": lambda c: _put_graph(
+        c,
+        _flow_path("/versions/1"),
+        {
+            "nodes": [
+                {
+                    "id": "a",
+                    "position": {"x": 0, "y": "0"},
+                    "data": {"label": {"hu": "", "en": ""}, "nodeType": "x"},
+                }
+            ]
+        },
+    ),
+    "flow_publish_200": lambda c: post_json(
+        c, _flow_path("/versions/1/publish"), {}, demo_user(Role.MANAGER)
+    ),
+    "flow_publish_400_no_start": lambda c: post_json(
+        c, _flow_path_with(_without("start")) + "/versions/1/publish", {}, demo_user(Role.MANAGER)
+    ),
+    "flow_publish_400_no_end": lambda c: post_json(
+        c, _flow_path_with(_without("end")) + "/versions/1/publish", {}, demo_user(Role.MANAGER)
+    ),
+    "flow_publish_403": lambda c: post_json(
+        c, _flow_path("/versions/1/publish"), {}, demo_user(Role.OPERATOR)
+    ),
+    "flow_publish_409": lambda c: post_json(
+        c, _flow_path("/versions/1/publish", published=True), {}, demo_user(Role.ADMIN)
+    ),
+    "flow_fork_201": lambda c: post_json(
+        c, _published_without_draft(c) + "/versions/1/fork", {}, demo_user(Role.OPERATOR)
+    ),
+    "flow_fork_409_draft": lambda c: post_json(
+        c, _flow_path("/versions/1/fork", published=True), {}, demo_user(Role.OPERATOR)
+    ),
+    "flow_archive_200": lambda c: post_json(
+        c, _flow_path("/versions/1/archive", published=True), {}, demo_user(Role.MANAGER)
+    ),
+    "flow_archive_409": lambda c: post_json(
+        c, _draft_archived(c) + "/versions/1/archive", {}, demo_user(Role.MANAGER)
+    ),
+    "flow_archive_404": lambda c: post_json(
+        c, _flow_path("/versions/3/archive"), {}, demo_user(Role.MANAGER)
+    ),
+}
+
+
+def _flow_path_with(graph: dict) -> str:
+    return f"/api/flows/{flow_with_draft(graph=graph)}"
+
+
+CASES.update(FLOW_CASES)
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

@@ -95,6 +95,30 @@ DATA_MODEL = {
     },
 }
 
+# The Flow Editor's tables (api-contract.md section 10); new in FlowViz, so not in a legacy
+# database (tests/flowviz/legacy reads DATA_MODEL as the legacy tables).
+FLOW_TABLES = {
+    "flow_definitions": {
+        "id": ("uuid", False),
+        "name": ("jsonb", False),
+        "description": ("text", True),
+        "created_by": ("uuid", True),
+        "created_at": ("timestamp with time zone", False),
+        "updated_at": ("timestamp with time zone", False),
+    },
+    "flow_versions": {
+        "id": ("uuid", False),
+        "flow_definition_id": ("uuid", False),
+        "version_num": ("integer", False),
+        "status": ("text", False),
+        "graph_schema": ("jsonb", False),
+        "created_by": ("uuid", True),
+        "published_at": ("timestamp with time zone", True),
+        "published_by": ("uuid", True),
+        "created_at": ("timestamp with time zone", False),
+    },
+}
+
 # Django's auth needs these on the user table; each has a database default (legacy inserts).
 USER_AUTH_COLUMNS = {"password", "is_active", "is_superuser", "is_staff"}
 
@@ -117,10 +141,10 @@ def _pg_columns(table: str) -> dict[str, tuple[str, bool]]:
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("table", sorted(DATA_MODEL))
+@pytest.mark.parametrize("table", sorted({**DATA_MODEL, **FLOW_TABLES}))
 def test_postgres_table_has_the_documented_columns_types_and_nullability(table):
     columns = _pg_columns(table)
-    documented = DATA_MODEL[table]
+    documented = {**DATA_MODEL, **FLOW_TABLES}[table]
     assert {name: columns.get(name) for name in documented} == documented
     extra = set(columns) - set(documented)
     assert extra == (USER_AUTH_COLUMNS if table == "users" else set())
@@ -145,6 +169,11 @@ def test_postgres_user_auth_columns_have_database_defaults():
         ("lot_genealogy", "parent_lot_id"),
         ("lot_genealogy", "child_lot_id"),
         ("qc_decisions", "lot_id, decided_at"),
+        ("flow_definitions", "updated_at, id"),
+        ("flow_versions", "flow_definition_id, version_num"),
+        ("flow_versions", "created_by"),
+        ("flow_versions", "published_by"),
+        ("flow_definitions", "created_by"),
     ],
 )
 def test_postgres_has_an_index_for_each_lookup_path(table, index_columns):
@@ -289,3 +318,25 @@ def test_database_rejects_an_email_that_differs_only_in_case():
     User.objects.create_user("Someone@Example.com")
     with pytest.raises(IntegrityError), transaction.atomic():
         User.objects.create(email="SOMEONE@example.COM")
+
+
+@pytest.mark.django_db
+def test_database_rejects_an_unknown_flow_version_status():
+    from flowviz.production.models import FlowDefinition
+
+    flow = FlowDefinition.objects.create(name={"hu": "x", "en": "x"})
+    with pytest.raises(IntegrityError):
+        _insert(
+            "INSERT INTO flow_versions (id, flow_definition_id, version_num, status, graph_schema) "
+            "VALUES (%s, %s, 1, 'LIVE', '{}')",
+            [_new_id(), str(flow.pk)],
+        )
+
+
+@pytest.mark.django_db
+def test_the_flows_draft_is_found_through_a_partial_unique_index():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'flow_versions_one_draft'")
+        (definition,) = cursor.fetchone()
+    assert definition.startswith("CREATE UNIQUE INDEX")
+    assert "(flow_definition_id) WHERE (status = 'DRAFT'::text)" in definition

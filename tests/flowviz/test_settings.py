@@ -215,3 +215,17 @@ def test_without_a_broker_tasks_run_inline_on_kombus_in_memory_transport():
     result = _python(code, without=("CELERY_BROKER_URL",), DJANGO_SETTINGS_MODULE="tests.settings")
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["memory://localhost/", "True"]
+
+
+@pytest.mark.parametrize(("debug", "secure"), [("false", "True"), ("true", "False")])
+def test_the_session_cookie_is_secure_unless_debug(debug, secure):
+    result = _python(
+        "import django; django.setup(); from django.conf import settings; "
+        "print(settings.AUTH_COOKIE, settings.AUTH_COOKIE_SECURE)",
+        without=("SECRET_KEY", "DEBUG", "AUTH_COOKIE", "AUTH_COOKIE_SECURE"),
+        DEBUG=debug,
+        SECRET_KEY="k7#Vq9!mZ2" * 6,
+        DJANGO_SETTINGS_MODULE="flowviz.settings",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", secure]

@@ -13,7 +13,7 @@ from accounts.roles import Role
 from lots import selectors
 from lots.models import Lot, LotGenealogy
 from quality.models import QcDecision
-from tests.api_support import LOT_KEYS, demo_user, get_json, post_json
+from tests.api_support import LOT_KEYS, demo_user, error_body, get_json, post_json
 
 
 @pytest.fixture
@@ -106,7 +106,7 @@ def test_detail_returns_the_lot_with_decimals_at_column_scale(viewer):
 def test_detail_of_an_unknown_lot_is_404(viewer):
     response = get_json(Client(), "/api/lots/NOPE", viewer)
     assert response.status_code == 404
-    assert response.json() == {"detail": "Lot not found"}
+    assert response.json() == error_body("Lot not found")
 
 
 # --- POST /api/lots ---------------------------------------------------------------------
@@ -161,7 +161,7 @@ def test_create_writes_the_parent_links_in_the_same_request(operator):
 def test_create_with_a_duplicate_code_is_409(operator):
     response = create(operator, {"lot_code": "MIX-BATCH-88"})
     assert response.status_code == 409
-    assert response.json() == {"detail": "Lot code already exists"}
+    assert response.json() == error_body("Lot code already exists")
 
 
 def test_create_with_an_unknown_parent_is_422_naming_it_and_writes_nothing(operator):
@@ -178,9 +178,9 @@ def test_parent_whose_latest_decision_blocks_it_cannot_be_consumed(operator, dec
     QcDecision.objects.create(lot=Lot.objects.get(lot_code="RAW-BEEF-001"), decision=decision, notes="n" * 10)
     response = create(operator, {"lot_code": "BLOCKED", "parents": [{"lot_code": "RAW-BEEF-001"}]})
     assert response.status_code == 409
-    assert response.json() == {
-        "detail": f"Parent lot RAW-BEEF-001 has QC status {decision} and cannot be consumed"
-    }
+    assert response.json() == error_body(
+        f"Parent lot RAW-BEEF-001 has QC status {decision} and cannot be consumed"
+    )
     assert not Lot.objects.filter(lot_code="BLOCKED").exists()
 
 
@@ -314,7 +314,7 @@ def test_link_checks_mass_balance(operator):
 def test_link_to_an_unknown_lot_is_404(operator):
     response = link(operator, "NOPE", [{"lot_code": "RAW-BEEF-001"}])
     assert response.status_code == 404
-    assert response.json() == {"detail": "Lot not found"}
+    assert response.json() == error_body("Lot not found")
 
 
 def test_link_with_an_unknown_parent_is_422(operator):
@@ -364,7 +364,7 @@ def test_traceability_lists_are_sorted_by_lot_code(operator, viewer):
 def test_traceability_of_an_unknown_lot_is_404(viewer):
     response = get_json(Client(), "/api/traceability/NOPE", viewer)
     assert response.status_code == 404
-    assert response.json() == {"detail": "Lot not found"}
+    assert response.json() == error_body("Lot not found")
 
 
 def test_traceability_selector_returns_the_json_body(demo):

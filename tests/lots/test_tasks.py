@@ -23,7 +23,7 @@ from lots import changes, services
 from lots.models import Lot
 from lots.selectors import lot_graph_json
 from lots.tasks import compute_genealogy, genealogy_enqueue
-from tests.api_support import bearer, demo_user
+from tests.api_support import bearer, demo_user, error_body
 from tests.db_support import database_url
 
 pytestmark = pytest.mark.django_db
@@ -102,7 +102,7 @@ def test_job_start_with_the_broker_unreachable_is_503_and_leaves_no_job(demo, de
     response = Client().post("/api/traceability/MIX-BATCH-88/jobs", **bearer(demo_user(Role.VIEWER)))
     assert (response.status_code, response.json()) == (
         503,
-        {"detail": "The job queue is unavailable; try again later"},
+        error_body("The job queue is unavailable; try again later"),
     )
     assert not TaskResult.objects.exists()
 

@@ -13,7 +13,7 @@ from django.test import AsyncClient, Client
 from accounts.roles import Role
 from flowviz.demo.seed import DEMO_LOTS
 from quality.models import Decision, QcDecision
-from tests.api_support import LOT_KEYS
+from tests.api_support import LOT_KEYS, error_body
 from tests.lots.conftest import genealogy
 
 pytestmark = pytest.mark.django_db
@@ -104,7 +104,7 @@ def test_graph_is_sent_plain_unless_gzip_is_accepted(headers, accept):
 
 def test_graph_of_an_unknown_lot_is_a_plain_404_even_with_gzip_accepted(headers):
     response = Client().get("/api/traceability/NOPE/graph", HTTP_ACCEPT_ENCODING="gzip", **headers())
-    assert (response.status_code, response.json()) == (404, {"detail": "Lot not found"})
+    assert (response.status_code, response.json()) == (404, error_body("Lot not found"))
 
 
 def test_graph_is_open_to_every_role(headers):
@@ -114,7 +114,7 @@ def test_graph_is_open_to_every_role(headers):
 
 def test_graph_of_an_unknown_lot_is_404(headers):
     response = get("/api/traceability/NOPE/graph", headers())
-    assert (response.status_code, response.json()) == (404, {"detail": "Lot not found"})
+    assert (response.status_code, response.json()) == (404, error_body("Lot not found"))
 
 
 @pytest.mark.parametrize("query", ["direction=sideways", "max_depth=-1", "max_depth=abc"])
@@ -126,7 +126,7 @@ def test_graph_bad_parameters_are_422(headers, query):
 
 def test_graph_needs_a_token(demo):
     response = Client().get("/api/traceability/MIX-BATCH-88/graph")
-    assert (response.status_code, response.json()) == (401, {"detail": "Not authenticated"})
+    assert (response.status_code, response.json()) == (401, error_body("Not authenticated"))
 
 
 # --- GET /api/recall/{lot_code} -------------------------------------------------------------
@@ -202,13 +202,13 @@ def test_recall_is_refused_to_operators_and_viewers(headers, role):
     response = get("/api/recall/RAW-BEEF-001", headers(role))
     assert (response.status_code, response.json()) == (
         403,
-        {"detail": "Requires one of: ADMIN, MANAGER, AUDITOR"},
+        error_body("Requires one of: ADMIN, MANAGER, AUDITOR"),
     )
 
 
 def test_recall_of_an_unknown_lot_is_404(headers):
     response = get("/api/recall/NOPE", headers(Role.ADMIN))
-    assert (response.status_code, response.json()) == (404, {"detail": "Lot not found"})
+    assert (response.status_code, response.json()) == (404, error_body("Lot not found"))
 
 
 def test_recall_bad_format_is_422(headers):
@@ -234,12 +234,12 @@ def test_job_runs_and_its_result_is_the_graph(headers):
 
 def test_job_for_an_unknown_lot_is_404(headers):
     response = Client().post("/api/traceability/NOPE/jobs", **headers())
-    assert (response.status_code, response.json()) == (404, {"detail": "Lot not found"})
+    assert (response.status_code, response.json()) == (404, error_body("Lot not found"))
 
 
 def test_unknown_job_id_is_404_and_a_malformed_one_422(headers):
     unknown = get("/api/jobs/6f1c1d1e-0000-4000-8000-000000000000", headers())
-    assert (unknown.status_code, unknown.json()) == (404, {"detail": "Job not found"})
+    assert (unknown.status_code, unknown.json()) == (404, error_body("Job not found"))
     assert get("/api/jobs/not-a-uuid", headers()).status_code == 422
 
 

@@ -14,7 +14,7 @@ from accounts.roles import Role
 from flowviz.production.models import Scenario
 from lots.models import Lot
 from quality.models import QcDecision, QcGate
-from tests.api_support import demo_user, get_json, post_json
+from tests.api_support import demo_user, error_body, get_json, post_json
 
 FG_ID = "33333333-3333-3333-3333-333333333301"
 DECISION_KEYS = {
@@ -100,7 +100,7 @@ def test_list_of_a_lot_without_decisions_is_empty(auditor):
 def test_list_of_an_unknown_lot_is_404(auditor):
     response = get_json(Client(), "/api/lots/NOPE/qc-decisions", auditor)
     assert response.status_code == 404
-    assert response.json() == {"detail": "Lot not found"}
+    assert response.json() == error_body("Lot not found")
 
 
 @pytest.mark.parametrize("method", ["put", "patch", "delete"])

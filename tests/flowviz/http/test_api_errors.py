@@ -7,7 +7,7 @@ from django.test import Client
 
 from accounts.roles import Role
 from lots import selectors
-from tests.api_support import demo_user, get_json, post_json
+from tests.api_support import demo_user, error_body, get_json, post_json
 
 FRONTEND = "https://flowviz.example.com"
 
@@ -21,7 +21,7 @@ def test_unexpected_error_is_a_json_500_without_internals(demo, monkeypatch):
         Client(raise_request_exception=False), "/api/lots/MIX-BATCH-88", demo_user(Role.VIEWER)
     )
     assert response.status_code == 500
-    assert response.json() == {"detail": "Internal server error"}
+    assert response.json() == error_body("Internal server error")
     assert b"SELECT" not in response.content
 
 
@@ -31,7 +31,7 @@ def test_body_over_the_upload_limit_is_413_not_500(demo, settings):
         Client(), "/api/lots", {"lot_code": "X", "metadata": {"b": "x" * 2000}}, demo_user("ADMIN")
     )
     assert response.status_code == 413
-    assert response.json() == {"detail": "Request body too large"}
+    assert response.json() == error_body("Request body too large")
 
 
 def test_health_has_exactly_status_and_a_utc_timestamp():
@@ -97,6 +97,17 @@ CONTRACT_OPERATIONS = [
     ("post", "/api/qc-decisions"),
     ("get", "/api/lots/{lot_code}/qc-decisions"),
     ("get", "/api/traceability/{lot_code}"),
+    ("post", "/api/logout"),
+    ("get", "/api/flows"),
+    ("post", "/api/flows"),
+    ("get", "/api/flows/{flow_id}"),
+    ("get", "/api/flows/{flow_id}/versions"),
+    ("get", "/api/flows/{flow_id}/versions/latest/draft"),
+    ("get", "/api/flows/{flow_id}/versions/{version_num}"),
+    ("put", "/api/flows/{flow_id}/versions/{version_num}"),
+    ("post", "/api/flows/{flow_id}/versions/{version_num}/publish"),
+    ("post", "/api/flows/{flow_id}/versions/{version_num}/fork"),
+    ("post", "/api/flows/{flow_id}/versions/{version_num}/archive"),
 ]
 
 
@@ -105,9 +116,21 @@ def test_openapi_documents_every_endpoint_with_its_response_schema(method, path)
     spec = Client().get("/api/openapi.json").json()
     operation = spec["paths"][path][method]
     success = next(code for code in operation["responses"] if code.startswith("2"))
-    assert "schema" in operation["responses"][success]["content"]["application/json"]
-    if method == "post":
+    if success != "204":
+        assert "schema" in operation["responses"][success]["content"]["application/json"]
+    if method in ("post", "put") and not path.endswith(("/publish", "/fork", "/archive", "/logout")):
         assert "requestBody" in operation
+
+
+def test_openapi_documents_the_delete_of_a_flow_as_204():
+    spec = Client().get("/api/openapi.json").json()
+    assert "204" in spec["paths"]["/api/flows/{flow_id}"]["delete"]["responses"]
+
+
+def test_openapi_error_bodies_have_detail_and_error():
+    schemas = Client().get("/api/openapi.json").json()["components"]["schemas"]
+    assert set(schemas["DetailOut"]["required"]) == {"detail", "error"}
+    assert set(schemas["ValidationErrorOut"]["required"]) == {"detail", "error"}
 
 
 def test_openapi_marks_protected_endpoints_as_bearer_secured():

@@ -80,7 +80,32 @@ def test_protected_endpoint_over_asgi_is_401_with_www_authenticate():
     status, headers, body = _asgi_get("/api/lots")
     assert status == 401
     assert headers["www-authenticate"] == "Bearer"
-    assert body == b'{"detail":"Not authenticated"}'
+    assert body == b'{"detail":"Not authenticated","error":"Not authenticated"}'
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"), [("GET", "/api/nope", 404), ("DELETE", "/api/lots/X", 405)]
+)
+def test_unknown_paths_and_wrong_methods_over_asgi_are_json(method, path, status):
+    answered, headers, body = _asgi_get(path, method=method)
+    assert answered == status
+    assert headers["content-type"].startswith("application/json")
+    assert b'"error":' in body and b'"detail":' in body
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_session_cookie_authenticates_over_asgi():
+    from accounts.roles import Role
+    from accounts.tokens import token_issue
+    from flowviz.demo.seed import demo_seed
+    from tests.api_support import demo_user
+
+    demo_seed()
+    user = demo_user(Role.VIEWER)
+    cookie = f"flowviz_token={token_issue(user_id=str(user.pk), role=user.role)}"
+    status, _, body = _asgi_get("/api/traceability/MIX-BATCH-88", {"Cookie": cookie})
+    assert status == 200, body
+    assert b'"central"' in body
 
 
 @override_settings(CORS_ALLOWED_ORIGINS=["https://app.example"])

@@ -1,0 +1,81 @@
+"""Request and response bodies of the Flow Editor endpoints (contract section 10)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from ninja import Schema
+from pydantic import ConfigDict, Field, model_validator
+
+from flowviz.production.graphs import Graph
+from flowviz.production.models import FlowStatus
+
+
+class FlowNameIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    hu: str = Field(max_length=200)
+    en: str = Field(max_length=200)
+
+    @model_validator(mode="after")
+    def _named_in_one_language_at_least(self) -> FlowNameIn:
+        if not (self.hu.strip() or self.en.strip()):
+            raise ValueError("give the name in at least one language")
+        return self
+
+
+class FlowIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    name: FlowNameIn
+    description: str | None = Field(None, max_length=2000)
+
+
+class FlowOut(Schema):
+    id: uuid.UUID
+    name: dict[str, Any] = Field(description='{"hu": ..., "en": ...}')
+    description: str | None
+    created_by: uuid.UUID | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class FlowListItemOut(Schema):
+    id: uuid.UUID
+    name: dict[str, Any]
+    description: str | None
+    created_at: datetime
+    updated_at: datetime
+    latest_version_num: int | None = Field(description="The highest version number; null without versions")
+    latest_status: FlowStatus | None
+    version_count: int
+
+
+class FlowVersionListItemOut(Schema):
+    id: uuid.UUID
+    flow_definition_id: uuid.UUID
+    version_num: int
+    status: FlowStatus
+    created_by: uuid.UUID | None
+    published_at: datetime | None
+    created_at: datetime
+
+
+class FlowVersionOut(FlowVersionListItemOut):
+    graph_schema: dict[str, Any] = Field(
+        description="The graph as stored: the shape of FlowVersionUpdateIn.graph_schema (Graph)"
+    )
+    published_by: uuid.UUID | None
+
+
+class FlowVersionUpdateIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    graph_schema: Graph
+
+
+class FlowPublishOut(Schema):
+    published_version: FlowVersionOut
+    new_draft: FlowVersionOut
