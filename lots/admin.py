@@ -1,4 +1,5 @@
-"""Lots in the admin: filtered lists, and a lot's page with its genealogy drawn as a picture."""
+"""Lots in the admin: filtered lists, and a lot's page with its genealogy drawn as a picture and
+its suspect state."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from django.urls import reverse
 
 from lots.changes import genealogy_changed, lot_edited
 from lots.models import Lot, LotGenealogy
-from lots.selectors import lot_graph, lot_latest_decisions
+from lots.selectors import lot_graph, lot_suspicion_causes, suspect_lot_condition
+from lots.services import genealogy_links_edit
 from lots.svg import genealogy_svg
 
 # How far the picture reaches each way, and how many lots a column shows before collapsing.
@@ -21,17 +23,35 @@ def _lot_admin_url(lot_id) -> str:
 
 
 def lot_genealogy_picture(lot: Lot) -> str:
-    """The SVG of the lot's genealogy (two queries: the graph, the latest decisions)."""
+    """The SVG of the lot's genealogy, coloured by each lot's latest decision, suspect lots
+    marked (one query: the graph's nodes carry both)."""
     # One step further than drawn, to tell whether the genealogy goes on beyond the picture.
     graph = lot_graph(lot_code=lot.lot_code, max_depth=PICTURE_DEPTH + 1)
-    decisions = lot_latest_decisions(lot_ids=[node.lot.pk for node in graph.nodes])
     return genealogy_svg(
         graph,
-        decisions=decisions,
+        decisions={node.lot.pk: node.qc_status for node in graph.nodes if node.qc_status},
+        suspects={node.lot.pk: node.held_by for node in graph.nodes if node.held_by},
         href=_lot_admin_url,
         max_depth=PICTURE_DEPTH,
         max_per_column=PICTURE_COLUMN_LIMIT,
     )
+
+
+class SuspectFilter(admin.SimpleListFilter):
+    """Lots made, at any depth, from a lot that is on HOLD or FAILed."""
+
+    title = "suspect"
+    parameter_name = "suspect"
+
+    def lookups(self, request, model_admin):
+        return (("yes", "Yes"), ("no", "No"))
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(suspect_lot_condition())
+        if self.value() == "no":
+            return queryset.exclude(suspect_lot_condition())
+        return queryset
 
 
 @admin.register(Lot)
@@ -44,8 +64,9 @@ class LotAdmin(admin.ModelAdmin):
         "production_run",
         "phase",
         "created_at",
+        "suspect",
     )
-    list_filter = ("lot_type", "production_run", "phase", "created_at")
+    list_filter = (SuspectFilter, "lot_type", "production_run", "phase", "created_at")
     search_fields = ("lot_code",)
     list_select_related = ("production_run", "phase")
     date_hierarchy = "created_at"
@@ -64,6 +85,13 @@ class LotAdmin(admin.ModelAdmin):
         "created_at",
     )
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(is_suspect=suspect_lot_condition())
+
+    @admin.display(boolean=True, description="suspect")
+    def suspect(self, lot: Lot) -> bool:
+        return lot.is_suspect
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
         lot = self.get_object(request, unquote(object_id))
         if lot is not None and self.has_view_or_change_permission(request, lot):
@@ -79,6 +107,7 @@ class LotAdmin(admin.ModelAdmin):
                     "-decided_at"
                 ),
                 "genealogy_svg": lot_genealogy_picture(lot),
+                "suspicion_causes": lot_suspicion_causes(lot_id=lot.pk),
             }
         return super().change_view(request, object_id, form_url, extra_context)
 
@@ -105,18 +134,26 @@ class LotGenealogyAdmin(admin.ModelAdmin):
     autocomplete_fields = ("parent_lot", "child_lot")
     date_hierarchy = "linked_at"
 
+    # Links written here skip the consumption rules, so each write makes the suspicion of the
+    # lots it touches exact again (lots.services.genealogy_links_edit: a link from a held lot
+    # makes the child suspect, removing one may free it).
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
         # A link moved to other lots also changes the graphs of the lots it used to join:
         # walking from its former ends (still in the form's initial data) finds them.
         former_ends = [form.initial.get(name) for name in ("parent_lot", "child_lot")] if change else []
-        genealogy_changed(lot_ids=[obj.parent_lot_id, obj.child_lot_id, *filter(None, former_ends)])
+        ends = [obj.parent_lot_id, obj.child_lot_id, *filter(None, former_ends)]
+        with genealogy_links_edit(lot_ids=ends):
+            super().save_model(request, obj, form, change)
+        genealogy_changed(lot_ids=ends)
 
     def delete_model(self, request, obj):
-        genealogy_changed(lot_ids=[obj.parent_lot_id, obj.child_lot_id], removing=True)
-        super().delete_model(request, obj)
+        ends = [obj.parent_lot_id, obj.child_lot_id]
+        genealogy_changed(lot_ids=ends, removing=True)
+        with genealogy_links_edit(lot_ids=ends):
+            super().delete_model(request, obj)
 
     def delete_queryset(self, request, queryset):
         lot_ids = [lot for pair in queryset.values_list("parent_lot_id", "child_lot_id") for lot in pair]
         genealogy_changed(lot_ids=lot_ids, removing=True)
-        super().delete_queryset(request, queryset)
+        with genealogy_links_edit(lot_ids=lot_ids):
+            super().delete_queryset(request, queryset)

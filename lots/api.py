@@ -26,6 +26,7 @@ from lots import jobs, selectors, services
 from lots.models import LotType
 from lots.schemas import (
     GraphOut,
+    HoldOut,
     JobCreatedOut,
     JobOut,
     LinkOut,
@@ -251,6 +252,23 @@ async def recall(
     safe_code = "".join(c if c.isalnum() or c in "-_." else "_" for c in lot_code)
     response["Content-Disposition"] = f'attachment; filename="recall-{safe_code}.csv"'
     return response
+
+
+@router.get(
+    "/holds",
+    response={200: list[HoldOut], **PROTECTED_ERRORS},
+    auth=any_role,
+    throttle=read_throttle,
+    tags=["traceability"],
+    summary="Lots on HOLD or FAILed, with the lots they make suspect; newest hold first",
+    description=(
+        "Every lot whose latest QC decision is HOLD or FAIL. Its descendants, at any depth, are "
+        "suspect until a later PASS on it: they cannot be consumed (409). For each: the number of "
+        "suspect lots, the finished-goods lots among them and their total weight."
+    ),
+)
+async def holds(request: HttpRequest) -> HttpResponse:
+    return _json_response(await sync_to_async(selectors.holds_list)())
 
 
 @router.post(

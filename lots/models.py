@@ -97,3 +97,35 @@ class LotGenealogy(models.Model):
 
     def __str__(self) -> str:
         return f"{self.parent_lot_id} -> {self.child_lot_id}"
+
+
+class LotSuspicion(models.Model):
+    """`suspect_lot` was made, at some depth, from `held_lot`, whose latest QC decision is HOLD
+    or FAIL: a suspect lot may not be consumed until the hold is released (issue 15).
+
+    Stored, not derived, so that checking a parent before it is consumed is an index lookup
+    instead of a walk up its genealogy. Written by lots.holds (the HOLD/FAIL that spreads,
+    the PASS that releases, the rebuild); see lots/services.py for the locks that keep it
+    exact under concurrent writes. Each (suspect, held) pair is one row, however many paths
+    join them.
+    """
+
+    pk = models.CompositePrimaryKey("suspect_lot_id", "held_lot_id")
+    # The primary key (suspect, held) serves lookups by suspect lot; held_lot has its own index.
+    # No foreign-key constraints in the database: this is derived data (rebuilt by
+    # `manage.py rebuild_suspicions`), and a HOLD on a raw lot with 24,000 descendants would
+    # spend more on their 48,000 deferred key checks at commit (1.1 s) than on its whole walk.
+    # Django still cascades a lot's deletion to its rows (and a lot with genealogy links cannot
+    # be deleted at all); readers join lots, so a row of a lot deleted otherwise matches nothing.
+    suspect_lot = models.ForeignKey(
+        Lot, on_delete=models.CASCADE, related_name="suspicions", db_index=False, db_constraint=False
+    )
+    held_lot = models.ForeignKey(Lot, on_delete=models.CASCADE, related_name="suspects", db_constraint=False)
+    since = models.DateTimeField(default=timezone.now, db_default=Now())
+
+    class Meta:
+        db_table = "lot_suspicions"
+        verbose_name = "suspect lot"
+
+    def __str__(self) -> str:
+        return f"{self.suspect_lot_id} held by {self.held_lot_id}"

@@ -12,6 +12,7 @@ from ninja import Schema
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from lots.models import LotType
+from quality.models import Decision
 
 LotCode = Annotated[str, Field(min_length=1, max_length=100)]
 WeightKg = Annotated[Decimal, Field(ge=0, le=10000, decimal_places=2)]
@@ -116,6 +117,11 @@ class TraceabilityOut(Schema):
 class GraphNodeOut(Schema):
     lot: LotOut
     depth: int = Field(description="Negative: ancestor, 0: the root, positive: descendant")
+    qc_status: Decision | None = Field(description="The lot's latest QC decision; null when never decided")
+    held_by: list[str] = Field(
+        description="Codes of the lots on HOLD or FAILed this lot was made from, at any depth "
+        "(sorted; empty when the lot is not suspect)"
+    )
 
 
 class GraphEdgeOut(Schema):
@@ -145,6 +151,23 @@ class RecallOut(Schema):
     affected_count: int = Field(description="Number of finished-goods lots affected")
     total_weight_kg: str = Field(description='Sum of their weights, decimal string, e.g. "1060.00"')
     lots: list[RecallLotOut] = Field(description="By path length, then lot code")
+
+
+class HoldOut(Schema):
+    """A lot whose latest QC decision is HOLD or FAIL, and the lots it makes suspect."""
+
+    lot: LotOut
+    decision: Decision = Field(description="HOLD or FAIL")
+    decision_id: uuid.UUID
+    decided_at: datetime
+    notes: str | None
+    suspect_count: int = Field(description="Lots made from it at any depth (each once)")
+    fg_lot_count: int = Field(description="Finished-goods lots among them")
+    fg_lot_codes: list[str] = Field(description="Their codes, sorted")
+    fg_weight_kg: str = Field(
+        description="Their total weight, decimal string, 2 decimals (unweighed ones count 0)"
+    )
+    fg_lots_without_weight: int = Field(description="Finished-goods suspects without a weight")
 
 
 class JobCreatedOut(Schema):

@@ -16,11 +16,12 @@ from typing import Any, Literal
 import orjson
 from django.conf import settings
 from django.db import connection
-from django.db.models import OuterRef, Subquery, TextField
+from django.db.models import Exists, OuterRef, Subquery, TextField
 from django.db.models.expressions import RawSQL
 
 from flowviz.core.formats import decimal_text, timestamp_text
-from lots.models import Lot, LotGenealogy, LotType
+from lots.holds import held_by_sql, latest_decision_sql
+from lots.models import Lot, LotGenealogy, LotSuspicion, LotType
 from quality.models import QcDecision
 
 # The scale of numeric(10,2) weights and quantities.
@@ -176,6 +177,8 @@ class GraphLot:
 class GraphNode:
     lot: GraphLot
     depth: int  # negative: ancestor, 0: the root, positive: descendant
+    qc_status: str | None = None  # the lot's latest QC decision
+    held_by: tuple[str, ...] = ()  # codes of the held lots it is suspect because of
 
 
 @dataclass(frozen=True)
@@ -249,13 +252,35 @@ edges(parent_id, child_id, quantity) AS (
 )
 """
 
+
 # Each node and edge as the contract's JSON text. Rows: (depth or NULL for an edge, sort key,
 # JSON text); Python orders them (depth, lot code) and (parent id, child id) and joins them.
+# A node also carries its QC state (issue 15): `qc_status`, its latest decision (one step on
+# the (lot_id, decided_at) index), and `held_by`, the codes of the held lots it is suspect
+# because of. held_by is computed for the whole graph at once - the suspicion rows of the
+# graph's lots, the few distinct held lots among them still on HOLD/FAIL (each checked once),
+# joined back - rather than probing lot_suspicions once per node: most graphs have no suspect.
 _GRAPH_JSON_SQL = (
     _GRAPH_WALK
-    + f"""
-SELECT n.depth, l.lot_code, '{{"lot":' || {lot_json_sql("l")} || ',"depth":' || n.depth || '}}'
-FROM nodes n JOIN lots l ON l.id = n.lot_id
+    + f""",
+suspicions(suspect_id, held_id) AS (
+    SELECT s.suspect_lot_id, s.held_lot_id FROM lot_suspicions s
+    WHERE s.suspect_lot_id IN (SELECT lot_id FROM nodes)
+),
+holding(lot_id, lot_code) AS (
+    SELECT x.held_id, (SELECT h.lot_code FROM lots h WHERE h.id = x.held_id)
+    FROM (SELECT DISTINCT held_id FROM suspicions) x
+    WHERE ({latest_decision_sql("x.held_id")}) IN ('HOLD', 'FAIL')
+),
+held_by(lot_id, codes) AS (
+    SELECT s.suspect_id, json_agg(h.lot_code ORDER BY h.lot_code)::text
+    FROM suspicions s JOIN holding h ON h.lot_id = s.held_id
+    GROUP BY s.suspect_id
+)
+SELECT n.depth, l.lot_code, '{{"lot":' || {lot_json_sql("l")} || ',"depth":' || n.depth
+    || ',"qc_status":' || COALESCE('"' || ({latest_decision_sql("l.id")}) || '"', 'null')
+    || ',"held_by":' || COALESCE(hb.codes, '[]') || '}}'
+FROM nodes n JOIN lots l ON l.id = n.lot_id LEFT JOIN held_by hb ON hb.lot_id = n.lot_id
 UNION ALL
 SELECT NULL, parent_id::text || child_id::text,
     '{{"parent_lot_id":"' || parent_id || '","child_lot_id":"' || child_id
@@ -338,7 +363,15 @@ def lot_graph(*, lot_code: str, direction: Direction = "both", max_depth: int | 
     if body is None:
         raise Lot.DoesNotExist(f"No lot with code {lot_code!r}")
     document = orjson.loads(body)
-    nodes = [GraphNode(lot=_graph_lot(node["lot"]), depth=node["depth"]) for node in document["nodes"]]
+    nodes = [
+        GraphNode(
+            lot=_graph_lot(node["lot"]),
+            depth=node["depth"],
+            qc_status=node["qc_status"],
+            held_by=tuple(node["held_by"]),
+        )
+        for node in document["nodes"]
+    ]
     edges = [
         GraphEdge(
             parent_lot_id=uuid.UUID(edge["parent_lot_id"]),
@@ -436,6 +469,73 @@ def lot_latest_decisions(*, lot_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str
     return dict(rows)
 
 
+@dataclass(frozen=True)
+class QcState:
+    """A lot's latest QC decision (None: never decided) and the held lots it is suspect
+    because of, as (code, HOLD or FAIL) sorted by code (empty: not suspect)."""
+
+    status: str | None
+    held_by: tuple[tuple[str, str], ...] = ()
+
+
+# Per lot: its latest decision and its held ancestors with theirs - index lookups only (the
+# qc_decisions (lot_id, decided_at) index and the lot_suspicions primary key), no walk.
+_QC_STATES_SQL = f"""
+SELECT p.id,
+    ({latest_decision_sql("p.id")}),
+    (SELECT array_agg(ARRAY[h.lot_code, hd.decision] ORDER BY h.lot_code) {held_by_sql("p.id")})
+FROM unnest(%s::uuid[]) AS p(id)
+"""
+
+
+def lot_qc_states(*, lot_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, QcState]:
+    """The QcState of each of these lots (every id given gets one): one query."""
+    with connection.cursor() as cursor:
+        cursor.execute(_QC_STATES_SQL, [list(lot_ids)])
+        rows = cursor.fetchall()
+    return {
+        lot_id: QcState(status=status, held_by=tuple((code, decision) for code, decision in held or ()))
+        for lot_id, status, held in rows
+    }
+
+
+# The holds a lot is suspect because of, for the admin's lot page: each held lot with its
+# latest decision (the one that holds it) and since when the lot is suspect.
+_SUSPICION_CAUSES_SQL = """
+SELECT h.id, h.lot_code, hd.decision, hd.decided_at, hd.notes, s.since
+FROM lot_suspicions s JOIN lots h ON h.id = s.held_lot_id
+CROSS JOIN LATERAL (
+    SELECT d.decision, d.decided_at, d.notes FROM qc_decisions d WHERE d.lot_id = h.id
+    ORDER BY d.decided_at DESC, d.id DESC LIMIT 1
+) hd
+WHERE s.suspect_lot_id = %s AND hd.decision IN ('HOLD', 'FAIL')
+ORDER BY h.lot_code
+"""
+
+
+def lot_suspicion_causes(*, lot_id: uuid.UUID) -> list[dict[str, Any]]:
+    """Why a lot is suspect: [{"lot_id", "lot_code", "decision", "decided_at", "notes",
+    "since"}] of its held ancestors, by code; empty when it is not suspect."""
+    with connection.cursor() as cursor:
+        cursor.execute(_SUSPICION_CAUSES_SQL, [lot_id])
+        columns = ("lot_id", "lot_code", "decision", "decided_at", "notes", "since")
+        return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+
+
+def suspect_lot_condition() -> Exists:
+    """An ORM condition on Lot: the lot is suspect (a held lot it was made from is still held)."""
+    held_status = (
+        QcDecision.objects.filter(lot=OuterRef("held_lot"))
+        .order_by("-decided_at", "-id")
+        .values("decision")[:1]
+    )
+    return Exists(
+        LotSuspicion.objects.filter(suspect_lot=OuterRef("pk"))
+        .annotate(held_status=Subquery(held_status))
+        .filter(held_status__in=["HOLD", "FAIL"])
+    )
+
+
 # Ids only, for the cycle check of a new link. UNION on the id alone visits each lot once,
 # which also ends the walk on a cycle.
 _DESCENDANT_IDS_SQL = """
@@ -454,6 +554,60 @@ def lot_descendant_ids(*, lot_id: uuid.UUID) -> set[uuid.UUID]:
     with connection.cursor() as cursor:
         cursor.execute(_DESCENDANT_IDS_SQL, [root, root])
         return {row[0] for row in cursor.fetchall()}
+
+
+# --- Holds (issue 15) ----------------------------------------------------------------------
+# Every lot whose latest decision is HOLD or FAIL (candidates from the partial index of the
+# lots ever held, each checked on the (lot_id, decided_at) index), with its suspects counted
+# from lot_suspicions (held_lot_id index; one row per suspect lot, so a lot reached by two
+# paths counts once). One query, however many holds.
+_HOLDS_SQL = f"""
+WITH held AS (
+    SELECT c.lot_id, hd.id AS decision_id, hd.decision, hd.decided_at, hd.notes
+    FROM (SELECT DISTINCT lot_id FROM qc_decisions WHERE decision IN ('HOLD', 'FAIL')) c
+    CROSS JOIN LATERAL (
+        SELECT d.id, d.decision, d.decided_at, d.notes FROM qc_decisions d WHERE d.lot_id = c.lot_id
+        ORDER BY d.decided_at DESC, d.id DESC LIMIT 1
+    ) hd
+    WHERE hd.decision IN ('HOLD', 'FAIL')
+)
+SELECT {lot_json_sql("l")}, held.decision_id, held.decision, held.decided_at, held.notes,
+    suspects.total, suspects.fg_codes, suspects.fg_weight, suspects.fg_unweighed
+FROM held JOIN lots l ON l.id = held.lot_id
+CROSS JOIN LATERAL (
+    SELECT count(*) AS total,
+        array_agg(d.lot_code ORDER BY d.lot_code) FILTER (WHERE d.lot_type = 'FG') AS fg_codes,
+        COALESCE(sum(d.weight_kg) FILTER (WHERE d.lot_type = 'FG'), 0) AS fg_weight,
+        count(*) FILTER (WHERE d.lot_type = 'FG' AND d.weight_kg IS NULL) AS fg_unweighed
+    FROM lot_suspicions s JOIN lots d ON d.id = s.suspect_lot_id
+    WHERE s.held_lot_id = held.lot_id
+) suspects
+ORDER BY held.decided_at DESC, held.decision_id DESC
+"""
+
+
+def holds_list() -> bytes:
+    """GET /api/holds: every held lot, newest hold first, as a JSON array (see HoldOut)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_HOLDS_SQL, [])
+        rows = cursor.fetchall()
+    holds = []
+    for lot_json, decision_id, decision, decided_at, notes, total, fg_codes, fg_weight, unweighed in rows:
+        holds.append(
+            {
+                "lot": orjson.Fragment(lot_json),
+                "decision": decision,
+                "decision_id": str(decision_id),
+                "decided_at": timestamp_text(decided_at),
+                "notes": notes,
+                "suspect_count": total,
+                "fg_lot_count": len(fg_codes or ()),
+                "fg_lot_codes": fg_codes or [],
+                "fg_weight_kg": decimal_text(fg_weight, _KG),
+                "fg_lots_without_weight": unweighed,
+            }
+        )
+    return orjson.dumps(holds)
 
 
 # --- Recall: every finished good downstream of a lot ------------------------------------------

@@ -69,6 +69,7 @@ from accounts.tokens import token_issue  # noqa: E402
 from lots import cache as trace_cache  # noqa: E402
 from lots import selectors  # noqa: E402
 from lots.factory import factory_generate  # noqa: E402
+from lots.holds import held_by_sql, latest_decision_sql  # noqa: E402
 from lots.models import Lot  # noqa: E402
 
 LOTS = int(os.environ.get("BENCH_LOTS", "200000"))
@@ -77,8 +78,12 @@ RUNS = int(os.environ.get("BENCH_RUNS", "7"))
 NAIVE_RUNS = int(os.environ.get("BENCH_NAIVE_RUNS", "1"))
 SAMPLE = int(os.environ.get("BENCH_SAMPLE", "10"))
 
-# Each lot rendered by the same SQL expression as the endpoint's (lots.selectors.lot_json_sql).
-_LOT = selectors.lot_json_sql("l")
+# Each lot rendered by the same SQL expression as the endpoint's (lots.selectors.lot_json_sql),
+# with its QC state (latest decision, held lots it is suspect because of) the same way.
+_LOT = (
+    f"{selectors.lot_json_sql('l')}, ({latest_decision_sql('l.id')}), "
+    f"COALESCE((SELECT json_agg(h.lot_code ORDER BY h.lot_code) {held_by_sql('l.id')}), '[]')::text"
+)
 _NAIVE_SQL = {
     "down": f"SELECT l.id, {_LOT}, g.parent_lot_id, g.child_lot_id, g.quantity_used_kg "
     "FROM lot_genealogy g JOIN lots l ON l.id = g.child_lot_id WHERE g.parent_lot_id = %s",
@@ -98,9 +103,9 @@ def naive_graph(lot_code: str) -> tuple[bytes, int]:
     queries = 0
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT l.id, l.lot_code, {_LOT} FROM lots l WHERE l.lot_code = %s", [lot_code])
-        root_id, _, root_json = cursor.fetchone()
+        root_id, _, root_json, root_status, root_held = cursor.fetchone()
         queries += 1
-        nodes = {root_id: (0, lot_code, root_json)}
+        nodes = {root_id: (0, lot_code, root_json, root_status, root_held)}
         edges = {}
         for direction, sign in (("up", -1), ("down", 1)):
             frontier, depth = [root_id], 0
@@ -111,7 +116,7 @@ def naive_graph(lot_code: str) -> tuple[bytes, int]:
                 for lot_id in frontier:
                     cursor.execute(_NAIVE_SQL[direction], [lot_id])
                     queries += 1
-                    for found_id, lot_json, parent_id, child_id, quantity in cursor.fetchall():
+                    for found_id, lot_json, status, held, parent_id, child_id, quantity in cursor.fetchall():
                         edges[str(parent_id), str(child_id)] = {
                             "parent_lot_id": parent_id,
                             "child_lot_id": child_id,
@@ -119,13 +124,22 @@ def naive_graph(lot_code: str) -> tuple[bytes, int]:
                         }
                         if found_id not in seen:
                             seen.add(found_id)
-                            nodes[found_id] = (sign * depth, orjson.loads(lot_json)["lot_code"], lot_json)
+                            code = orjson.loads(lot_json)["lot_code"]
+                            nodes[found_id] = (sign * depth, code, lot_json, status, held)
                             next_frontier.append(found_id)
                 frontier = next_frontier
     ordered = sorted(nodes.values(), key=lambda node: node[:2])
     document = {
         "root": lot_code,
-        "nodes": [{"lot": orjson.Fragment(lot_json), "depth": depth} for depth, _, lot_json in ordered],
+        "nodes": [
+            {
+                "lot": orjson.Fragment(lot_json),
+                "depth": depth,
+                "qc_status": status,
+                "held_by": orjson.Fragment(held),
+            }
+            for depth, _, lot_json, status, held in ordered
+        ],
         "edges": [edges[k] for k in sorted(edges)],
         "ancestor_count": sum(1 for node in ordered if node[0] < 0),
         "descendant_count": sum(1 for node in ordered if node[0] > 0),

@@ -145,6 +145,8 @@ def test_postgres_user_auth_columns_have_database_defaults():
         ("lot_genealogy", "parent_lot_id"),
         ("lot_genealogy", "child_lot_id"),
         ("qc_decisions", "lot_id, decided_at"),
+        ("lot_suspicions", "suspect_lot_id"),
+        ("lot_suspicions", "held_lot_id"),
     ],
 )
 def test_postgres_has_an_index_for_each_lookup_path(table, index_columns):

@@ -42,7 +42,8 @@ def test_graph_of_the_demo_mix_is_the_contract_shape(headers):
     ]
     assert (body["ancestor_count"], body["descendant_count"]) == (2, 1)
     for node in body["nodes"]:
-        assert set(node) == {"lot", "depth"}
+        assert list(node) == ["lot", "depth", "qc_status", "held_by"]
+        assert (node["qc_status"], node["held_by"]) == (None, [])
         assert set(node["lot"]) == LOT_KEYS
     mix = body["nodes"][2]["lot"]
     assert mix["id"] == DEMO_IDS["MIX-BATCH-88"]
