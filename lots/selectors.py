@@ -22,6 +22,7 @@ from django.db.models.expressions import RawSQL
 from flowviz.core.formats import decimal_text, timestamp_text
 from lots.holds import held_by_sql, latest_decision_sql
 from lots.models import Lot, LotGenealogy, LotSuspicion, LotType
+from lots.reconciliation import FlowLink, FlowLot, reconcile
 from quality.models import QcDecision
 
 # The scale of numeric(10,2) weights and quantities.
@@ -610,30 +611,106 @@ def holds_list() -> bytes:
     return orjson.dumps(holds)
 
 
-# --- Recall: every finished good downstream of a lot ------------------------------------------
-# The graph walk going down (shortest path length per lot); of the lots it reaches, the FG ones
-# (and the root, to tell an unknown lot from one with no FG downstream) with each one's latest
-# QC decision (the (lot, -decided_at) index answers each with one index step).
+# --- The events of a genealogy (the FSMA 204 spreadsheet, lots.fsma) ---------------------------
+
+
+@dataclass(frozen=True)
+class EventInput:
+    lot_code: str
+    lot_type: str | None
+    quantity_kg: Decimal | None
+
+
+@dataclass(frozen=True)
+class GenealogyEvent:
+    """A lot of a genealogy with what makes its event: no inputs (it was received) or the
+    lots it was made from, by code."""
+
+    lot_id: uuid.UUID
+    lot_code: str
+    lot_type: str | None
+    weight_kg: Decimal | None
+    created_at: datetime
+    run_code: str | None
+    inputs: tuple[EventInput, ...]
+
+
+# Every lot of the genealogy (both ways), with its run code; then every parent link of those
+# lots (all of a lot's inputs, also those outside the genealogy asked about). One query.
+_EVENTS_SQL = (
+    _GRAPH_WALK
+    + """
+SELECT 'n', l.id, l.lot_code, l.lot_type, l.weight_kg, l.created_at, r.run_code
+FROM nodes n JOIN lots l ON l.id = n.lot_id
+LEFT JOIN production_runs r ON r.id = l.production_run_id
+UNION ALL
+SELECT 'i', g.child_lot_id, p.lot_code, p.lot_type, g.quantity_used_kg, NULL, NULL
+FROM nodes n JOIN lot_genealogy g ON g.child_lot_id = n.lot_id JOIN lots p ON p.id = g.parent_lot_id
+"""
+)
+
+
+def genealogy_events(*, lot_code: str) -> list[GenealogyEvent] | None:
+    """Each lot of the genealogy of `lot_code` in both directions with its inputs (by code);
+    None when no lot has that code."""
+    params = _graph_params(lot_code=lot_code, direction="both", max_depth=None)
+    with connection.cursor() as cursor:
+        cursor.execute(_EVENTS_SQL, params)
+        rows = cursor.fetchall()
+    inputs: dict[uuid.UUID, list[EventInput]] = {}
+    for kind, child_id, code, lot_type, quantity, _, _ in rows:
+        if kind == "i":
+            inputs.setdefault(child_id, []).append(EventInput(code, lot_type, quantity))
+    events = [
+        GenealogyEvent(
+            lot_id=lot_id,
+            lot_code=code,
+            lot_type=lot_type,
+            weight_kg=weight,
+            created_at=created_at,
+            run_code=run_code,
+            inputs=tuple(sorted(inputs.get(lot_id, ()), key=lambda used: used.lot_code)),
+        )
+        for kind, lot_id, code, lot_type, weight, created_at, run_code in rows
+        if kind == "n"
+    ]
+    return events or None
+
+
+# --- Recall: every finished good downstream of a lot, and where the lot's kilograms went ----
+# The graph walk going down (shortest path length per lot), in one query: every lot it reaches
+# (id, code, type, weight: the reconciliation needs them all) and, for the FG ones and the
+# root, the contract's Lot JSON and the latest QC decision (the (lot, -decided_at) index
+# answers each with one index step); then every edge walked. Rows: ("n", depth, id, code,
+# type, weight, lot JSON, decision, decided at) and ("e", NULL, parent id, child id, NULL,
+# quantity, NULL, NULL, NULL).
 _RECALL_SQL = (
     _GRAPH_WALK
     + f"""
-SELECT n.depth, l.lot_type = 'FG', {lot_json_sql("l")}, latest.decision, latest.decided_at
+SELECT 'n', n.depth, l.id, l.lot_code, l.lot_type, l.weight_kg,
+    CASE WHEN n.depth = 0 OR l.lot_type = 'FG' THEN {lot_json_sql("l")} END,
+    latest.decision, latest.decided_at
 FROM nodes n JOIN lots l ON l.id = n.lot_id
 LEFT JOIN LATERAL (
-    SELECT d.decision, d.decided_at FROM qc_decisions d WHERE d.lot_id = l.id
+    SELECT d.decision, d.decided_at FROM qc_decisions d
+    WHERE d.lot_id = l.id AND (n.depth = 0 OR l.lot_type = 'FG')
     ORDER BY d.decided_at DESC, d.id DESC LIMIT 1
 ) latest ON true
-WHERE n.depth = 0 OR l.lot_type = 'FG'
+UNION ALL
+SELECT 'e', NULL, parent_id, child_id::text, NULL, quantity, NULL, NULL, NULL FROM edges
 """
 )
 
 
 def recall_report(*, lot_code: str) -> dict[str, Any] | None:
-    """Every FG lot downstream of a lot (the lot itself when it is FG, at path length 0).
+    """Every FG lot downstream of a lot (the lot itself when it is FG, at path length 0), and
+    the mass-balance reconciliation of the lot (lots.reconciliation). One query.
 
     {"lot_code", "generated_at", "affected_count", "total_weight_kg", "lots": [{"lot",
-    "path_length", "latest_decision", "latest_decision_at"}]}, lots by path length then code;
-    total_weight_kg sums the FG weights (lots without a weight count as 0). None: no such lot.
+    "path_length", "latest_decision", "latest_decision_at", "recalled_kg"}], "reconciliation"},
+    lots by path length then code; total_weight_kg sums the FG weights (lots without a weight
+    count as 0); recalled_kg: the kilograms of the recalled lot in that FG lot (null when a
+    weight on the way is unknown). None: no such lot.
     """
     params = _graph_params(lot_code=lot_code, direction="down", max_depth=None)
     with connection.cursor() as cursor:
@@ -643,12 +720,20 @@ def recall_report(*, lot_code: str) -> dict[str, Any] | None:
         return None
     entries = []
     total = Decimal(0)
-    for depth, is_fg, lot_json, decision, decided_at in rows:
-        if not is_fg:
+    flow_lots, flow_links = [], []
+    root_id = None
+    for kind, depth, lot_id, code, lot_type, weight, lot_json, decision, decided_at in rows:
+        if kind == "e":
+            flow_links.append(FlowLink(parent_id=lot_id, child_id=uuid.UUID(code), quantity_kg=weight))
+            continue
+        flow_lots.append(FlowLot(id=lot_id, lot_code=code, lot_type=lot_type, weight_kg=weight))
+        if depth == 0:
+            root_id = lot_id
+        if lot_type != LotType.FG:
             continue
         lot = orjson.loads(lot_json)
-        if lot["weight_kg"] is not None:
-            total += Decimal(lot["weight_kg"])
+        if weight is not None:
+            total += weight
         entries.append(
             {
                 "lot": lot,
@@ -657,6 +742,12 @@ def recall_report(*, lot_code: str) -> dict[str, Any] | None:
                 "latest_decision_at": None if decided_at is None else timestamp_text(decided_at),
             }
         )
+    reconciliation = reconcile(root_id=root_id, lots=flow_lots, links=flow_links)
+    recalled = {item["lot_code"]: item["kg"] for item in reconciliation["finished_goods"]}
+    for entry in entries:
+        entry["recalled_kg"] = (
+            recalled.get(entry["lot"]["lot_code"]) if reconciliation["weights_known"] else None
+        )
     entries.sort(key=lambda entry: (entry["path_length"], entry["lot"]["lot_code"]))
     return {
         "lot_code": lot_code,
@@ -664,6 +755,7 @@ def recall_report(*, lot_code: str) -> dict[str, Any] | None:
         "affected_count": len(entries),
         "total_weight_kg": decimal_text(total, _KG),
         "lots": entries,
+        "reconciliation": reconciliation,
     }
 
 
@@ -676,11 +768,16 @@ RECALL_CSV_COLUMNS = (
     "path_length",
     "latest_decision",
     "latest_decision_at",
+    "recalled_kg",
 )
 
 
 def recall_csv_rows(report: dict[str, Any]) -> Iterable[list[str]]:
-    """The recall report as CSV rows (header first); the same lots, in the same order."""
+    """The recall report as CSV rows (header first); the same lots, in the same order.
+
+    The reconciliation's part of each FG lot is its `recalled_kg` column; the rest of the
+    reconciliation (in process, unaccounted, totals) is in the JSON and in the mock-recall
+    drill's reconciliation CSV (`reconciliation_csv_rows`)."""
     yield list(RECALL_CSV_COLUMNS)
     for entry in report["lots"]:
         lot = entry["lot"]
@@ -693,4 +790,5 @@ def recall_csv_rows(report: dict[str, Any]) -> Iterable[list[str]]:
             str(entry["path_length"]),
             entry["latest_decision"] or "",
             entry["latest_decision_at"] or "",
+            entry["recalled_kg"] or "",
         ]

@@ -136,6 +136,7 @@ CASES: dict[str, Callable[[Client], object]] = {
         get_json(c, "/api/traceability/MIX-BATCH-88/graph", demo_user(Role.VIEWER)),
     )[1],
     "holds_200": lambda c: (_hold_beef(c), get_json(c, "/api/holds", demo_user(Role.VIEWER)))[1],
+    "recall_200": lambda c: get_json(c, "/api/recall/RAW-BEEF-001", demo_user(Role.AUDITOR)),
     "traceability_404": lambda c: get_json(c, "/api/traceability/NOPE", demo_user(Role.VIEWER)),
 }
 
