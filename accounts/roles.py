@@ -52,6 +52,7 @@ MANAGER_EDITS = [
 MANAGER_VIEWS = [
     ("lots", "lot"),
     ("lots", "lotgenealogy"),
+    ("lots", "recalldrill"),
     ("quality", "qcdecision"),
 ]
 

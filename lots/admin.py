@@ -1,14 +1,19 @@
-"""Lots in the admin: filtered lists, and a lot's page with its genealogy drawn as a picture and
-its suspect state."""
+"""Lots in the admin: filtered lists, a lot's page with its genealogy drawn as a picture and its
+suspect state, the "Run mock recall" action, and the read-only list of mock-recall drills."""
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
-from django.urls import reverse
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
 
+from accounts.roles import STAFF_ROLES
 from lots.changes import genealogy_changed, lot_edited
-from lots.models import Lot, LotGenealogy
+from lots.drills import DRILL_FILES, drill_file_name, drill_summary, recall_drill_run
+from lots.models import Lot, LotGenealogy, RecallDrill
 from lots.selectors import lot_graph, lot_suspicion_causes, suspect_lot_condition
 from lots.services import genealogy_links_edit
 from lots.svg import genealogy_svg
@@ -54,6 +59,11 @@ class SuspectFilter(admin.SimpleListFilter):
         return queryset
 
 
+def _may_run_mock_recalls(request) -> bool:
+    # Who may read recall reports over the API (ADMIN, MANAGER, AUDITOR) may run drills here.
+    return request.user.is_active and (request.user.is_superuser or request.user.role in STAFF_ROLES)
+
+
 @admin.register(Lot)
 class LotAdmin(admin.ModelAdmin):
     list_display = (
@@ -67,6 +77,7 @@ class LotAdmin(admin.ModelAdmin):
         "suspect",
     )
     list_filter = (SuspectFilter, "lot_type", "production_run", "phase", "created_at")
+    actions = ["run_mock_recall"]
     search_fields = ("lot_code",)
     list_select_related = ("production_run", "phase")
     date_hierarchy = "created_at"
@@ -110,6 +121,25 @@ class LotAdmin(admin.ModelAdmin):
                 "suspicion_causes": lot_suspicion_causes(lot_id=lot.pk),
             }
         return super().change_view(request, object_id, form_url, extra_context)
+
+    def has_mock_recall_permission(self, request) -> bool:
+        return _may_run_mock_recalls(request)
+
+    @admin.action(description="Run mock recall", permissions=["mock_recall"])
+    def run_mock_recall(self, request, queryset):
+        """A timed mock recall of each selected lot, recorded as a drill (see lots.drills)."""
+        for code in queryset.order_by("lot_code").values_list("lot_code", flat=True):
+            try:
+                drill = recall_drill_run(lot_code=code, source="admin", actor=request.user)
+            except Lot.DoesNotExist:
+                self.message_user(request, f"Lot {code} no longer exists", messages.WARNING)
+                continue
+            url = reverse("admin:lots_recalldrill_change", args=[drill.pk])
+            self.message_user(
+                request,
+                format_html('{} (<a href="{}">drill</a>)', drill_summary(drill), url),
+                messages.SUCCESS,
+            )
 
     # Admin edits of a lot go through the same cache hook as the API's writes; a rename
     # also retires what is cached under the old code.
@@ -157,3 +187,84 @@ class LotGenealogyAdmin(admin.ModelAdmin):
         genealogy_changed(lot_ids=lot_ids, removing=True)
         with genealogy_links_edit(lot_ids=lot_ids):
             super().delete_queryset(request, queryset)
+
+
+@admin.register(RecallDrill)
+class RecallDrillAdmin(admin.ModelAdmin):
+    """Mock-recall drills: a read-only record (nobody adds, edits or deletes one here; drills
+    are run from a lot's list or with `manage.py mock_recall`), each file downloadable again."""
+
+    list_display = (
+        "started_at",
+        "lot_code",
+        "run_by_name",
+        "source",
+        "duration_ms",
+        "genealogy_lot_count",
+        "fg_lot_count",
+        "fg_weight_kg",
+        "accounted_percent",
+        "weights_known",
+    )
+    list_filter = ("source", "weights_known", "started_at")
+    search_fields = ("lot_code", "run_by_name")
+    date_hierarchy = "started_at"
+    fields = (
+        "id",
+        "lot",
+        "lot_code",
+        "run_by",
+        "run_by_name",
+        "source",
+        "started_at",
+        "duration_ms",
+        "genealogy_lot_count",
+        "fg_lot_count",
+        "fg_weight_kg",
+        "accounted_percent",
+        "weights_known",
+        "files",
+    )
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="files")
+    def files(self, drill: RecallDrill) -> str:
+        return format_html_join(
+            " · ",
+            '<a href="{}" download>{}</a>',
+            (
+                (
+                    reverse("admin:lots_recalldrill_download", args=[drill.pk, name]),
+                    drill_file_name(drill, name),
+                )
+                for name in DRILL_FILES
+            ),
+        )
+
+    def get_urls(self):
+        download = path(
+            "<uuid:object_id>/download/<str:name>/",
+            self.admin_site.admin_view(self.download_view),
+            name="lots_recalldrill_download",
+        )
+        return [download, *super().get_urls()]
+
+    def download_view(self, request, object_id, name: str) -> HttpResponse:
+        drill = self.get_object(request, str(object_id))
+        if drill is None or name not in DRILL_FILES:
+            raise Http404("No such drill file")
+        if not self.has_view_permission(request, drill):
+            raise PermissionDenied
+        spec = DRILL_FILES[name]
+        response = HttpResponse(getattr(drill, spec.field), content_type=spec.content_type)
+        response["Content-Disposition"] = f'attachment; filename="{drill_file_name(drill, name)}"'
+        return response
