@@ -11,6 +11,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from accounts.roles import STAFF_ROLES
+from flowviz.core.admin import ReadOnlyAdminMixin
 from lots.changes import genealogy_changed, lot_edited
 from lots.drills import DRILL_FILES, drill_file_name, drill_summary, recall_drill_run
 from lots.models import Lot, LotGenealogy, RecallDrill
@@ -189,52 +190,29 @@ class LotGenealogyAdmin(admin.ModelAdmin):
             super().delete_queryset(request, queryset)
 
 
+# What a drill found, in the list and on its page.
+_DRILL_FIGURES = (
+    "duration_ms",
+    "genealogy_lot_count",
+    "fg_lot_count",
+    "fg_weight_kg",
+    "accounted_percent",
+    "weights_known",
+)
+
+
 @admin.register(RecallDrill)
-class RecallDrillAdmin(admin.ModelAdmin):
+class RecallDrillAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Mock-recall drills: a read-only record (nobody adds, edits or deletes one here; drills
     are run from a lot's list or with `manage.py mock_recall`), each file downloadable again."""
 
-    list_display = (
-        "started_at",
-        "lot_code",
-        "run_by_name",
-        "source",
-        "duration_ms",
-        "genealogy_lot_count",
-        "fg_lot_count",
-        "fg_weight_kg",
-        "accounted_percent",
-        "weights_known",
-    )
+    list_display = ("started_at", "lot_code", "run_by_name", "source", *_DRILL_FIGURES)
     list_filter = ("source", "weights_known", "started_at")
     search_fields = ("lot_code", "run_by_name")
     date_hierarchy = "started_at"
-    fields = (
-        "id",
-        "lot",
-        "lot_code",
-        "run_by",
-        "run_by_name",
-        "source",
-        "started_at",
-        "duration_ms",
-        "genealogy_lot_count",
-        "fg_lot_count",
-        "fg_weight_kg",
-        "accounted_percent",
-        "weights_known",
-        "files",
-    )
+    fields = ("id", "lot", "lot_code", "run_by", "run_by_name", "source", "started_at")
+    fields = (*fields, *_DRILL_FIGURES, "files")
     readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="files")
     def files(self, drill: RecallDrill) -> str:
