@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: install run migrate seed test lint format bench bench-api bench-floor bench-trace clean reset-db
+.PHONY: install run migrate seed test lint format bench bench-api bench-floor bench-trace bench-holds clean reset-db
 
 $(INSTALLED): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -55,7 +55,7 @@ reset-db:
 	rm -rf "$(EMBEDDED_POSTGRES_DIR)"
 
 # --- Benchmarks: print figures (PostgreSQL and Redis on 127.0.0.1; `wrk` for the API ones) ---
-bench: bench-api bench-floor bench-trace
+bench: bench-api bench-floor bench-trace bench-holds
 
 # --- API benchmark (issue 7): gunicorn + uvicorn workers, PostgreSQL, Redis, wrk --------
 # Env: BENCH_DATABASE_URL, BENCH_REDIS_URL, BENCH_PORT, BENCH_WORKERS, BENCH_DURATION,
@@ -73,3 +73,9 @@ bench-floor: install
 # (see bench/trace/run.py). Generates the factory on first run.
 bench-trace: install
 	$(BIN)/python bench/trace/run.py
+
+# --- Hold propagation benchmark (issue 15): a HOLD on the RAW lot with the most descendants
+# (commit time) and POST /api/lots with two parents (CPU per request), on the same generated
+# factory. BENCH_DATABASE_URL, BENCH_REDIS_URL, BENCH_BROKER_URL, BENCH_RUNS (see bench/holds/run.py).
+bench-holds: install
+	$(BIN)/python bench/holds/run.py

@@ -34,32 +34,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-from bench.database import database_ensure  # noqa: E402
+from bench.database import bench_django_setup, bench_factory_ensure  # noqa: E402
 
-os.environ["DATABASE_URL"] = os.environ.get(
-    "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/flowviz_trace_bench"
-)
-database_ensure(os.environ["DATABASE_URL"])
-os.environ["REDIS_URL"] = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/5")
-os.environ["CACHE_KEY_PREFIX"] = "flowviz-bench-trace"
-os.environ["THROTTLE_ENABLED"] = "false"
-os.environ.setdefault("SECRET_KEY", "bench-only-" + "k" * 60)
-os.environ.setdefault("DEBUG", "false")
-os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost")
-# The in-process client speaks plain http, as the app does behind the TLS-terminating proxy
-# (without this the "request" column would time a redirect to https).
-os.environ["SECURE_SSL_REDIRECT"] = "false"
-# One JSON line per request would interleave with the table.
-os.environ.setdefault("LOG_LEVEL", "WARNING")
-os.environ["DJANGO_SETTINGS_MODULE"] = "flowviz.settings"
+bench_django_setup(cache_key_prefix="flowviz-bench-trace")
 
-import django  # noqa: E402
 import orjson  # noqa: E402
-
-django.setup()
-
 from django.core.cache import cache  # noqa: E402
-from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 
@@ -68,7 +48,6 @@ from accounts.roles import Role  # noqa: E402
 from accounts.tokens import token_issue  # noqa: E402
 from lots import cache as trace_cache  # noqa: E402
 from lots import selectors  # noqa: E402
-from lots.factory import factory_generate  # noqa: E402
 from lots.holds import held_by_sql, latest_decision_sql  # noqa: E402
 from lots.models import Lot  # noqa: E402
 
@@ -162,10 +141,7 @@ def p95(samples: list[float]) -> float:
 
 
 def main() -> None:
-    call_command("migrate", verbosity=0)
-    if not Lot.objects.filter(lot_code__startswith=f"{PREFIX}-").exists():
-        result = factory_generate(lots=LOTS, seed=1, prefix=PREFIX)
-        print(f"generate_factory: {result.lots} lots, {result.links} links in {result.seconds:.1f} s")
+    bench_factory_ensure(lots=LOTS, prefix=PREFIX)
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE lot_genealogy")  # visibility map: index-only scans
         cursor.execute("VACUUM ANALYZE lots")
