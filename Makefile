@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: install run migrate seed test lint format bench bench-api bench-floor bench-profile bench-trace clean reset-db
+.PHONY: install run migrate seed test lint format bench bench-api bench-floor bench-profile bench-trace bench-holds clean reset-db
 
 $(INSTALLED): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -58,7 +58,7 @@ reset-db:
 # The floor first: bench-api then reads its figures (BENCH_FLOOR=reuse) instead of measuring
 # it again, and prints them beside each endpoint.
 bench: export BENCH_FLOOR ?= reuse
-bench: bench-floor bench-api bench-trace
+bench: bench-floor bench-api bench-trace bench-holds
 
 # --- API benchmark (issues 7, 13): gunicorn + uvicorn workers, PostgreSQL, Redis, a real Celery
 # worker, wrk; CPU ms per request by process group, the floor and issue 13's targets per row.
@@ -85,3 +85,9 @@ bench-profile: install
 # (see bench/trace/run.py). Generates the factory on first run.
 bench-trace: install
 	$(BIN)/python bench/trace/run.py
+
+# --- Hold propagation benchmark (issue 15): a HOLD on the RAW lot with the most descendants
+# (commit time) and POST /api/lots with two parents (CPU per request), on the same generated
+# factory. BENCH_DATABASE_URL, BENCH_REDIS_URL, BENCH_BROKER_URL, BENCH_RUNS (see bench/holds/run.py).
+bench-holds: install
+	$(BIN)/python bench/holds/run.py

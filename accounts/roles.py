@@ -55,6 +55,7 @@ MANAGER_EDITS = [
 MANAGER_VIEWS = [
     ("lots", "lot"),
     ("lots", "lotgenealogy"),
+    ("lots", "recalldrill"),
     ("quality", "qcdecision"),
 ]
 

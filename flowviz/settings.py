@@ -312,3 +312,7 @@ API_SKIPPED_MIDDLEWARE = [
 CELERY_TASK_STORE_EAGER_RESULT = True
 # Lifetime of a cached traceability answer; writes retire entries long before that.
 TRACEABILITY_CACHE_SECONDS = env.int("TRACEABILITY_CACHE_SECONDS", default=3600)
+
+# --- Recall (issue 15): the location description of the FSMA 204 spreadsheet ---------------
+FACILITY_NAME = env.str("FACILITY_NAME", default="FlowViz plant")
+FACILITY_ADDRESS = env.str("FACILITY_ADDRESS", default="")

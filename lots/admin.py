@@ -1,14 +1,22 @@
-"""Lots in the admin: filtered lists, and a lot's page with its genealogy drawn as a picture."""
+"""Lots in the admin: filtered lists, a lot's page with its genealogy drawn as a picture and its
+suspect state, the "Run mock recall" action, and the read-only list of mock-recall drills."""
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
-from django.urls import reverse
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
 
+from accounts.roles import STAFF_ROLES
+from flowviz.core.admin import ReadOnlyAdminMixin
 from lots.changes import genealogy_changed, lot_edited
-from lots.models import Lot, LotGenealogy
-from lots.selectors import lot_graph, lot_latest_decisions
+from lots.drills import DRILL_FILES, drill_file_name, drill_summary, recall_drill_run
+from lots.models import Lot, LotGenealogy, RecallDrill
+from lots.selectors import lot_graph, lot_suspicion_causes, suspect_lot_condition
+from lots.services import genealogy_links_edit
 from lots.svg import genealogy_svg
 
 # How far the picture reaches each way, and how many lots a column shows before collapsing.
@@ -21,17 +29,40 @@ def _lot_admin_url(lot_id) -> str:
 
 
 def lot_genealogy_picture(lot: Lot) -> str:
-    """The SVG of the lot's genealogy (two queries: the graph, the latest decisions)."""
+    """The SVG of the lot's genealogy, coloured by each lot's latest decision, suspect lots
+    marked (one query: the graph's nodes carry both)."""
     # One step further than drawn, to tell whether the genealogy goes on beyond the picture.
     graph = lot_graph(lot_code=lot.lot_code, max_depth=PICTURE_DEPTH + 1)
-    decisions = lot_latest_decisions(lot_ids=[node.lot.pk for node in graph.nodes])
     return genealogy_svg(
         graph,
-        decisions=decisions,
+        decisions={node.lot.pk: node.qc_status for node in graph.nodes if node.qc_status},
+        suspects={node.lot.pk: node.held_by for node in graph.nodes if node.held_by},
         href=_lot_admin_url,
         max_depth=PICTURE_DEPTH,
         max_per_column=PICTURE_COLUMN_LIMIT,
     )
+
+
+class SuspectFilter(admin.SimpleListFilter):
+    """Lots made, at any depth, from a lot that is on HOLD or FAILed."""
+
+    title = "suspect"
+    parameter_name = "suspect"
+
+    def lookups(self, request, model_admin):
+        return (("yes", "Yes"), ("no", "No"))
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(suspect_lot_condition())
+        if self.value() == "no":
+            return queryset.exclude(suspect_lot_condition())
+        return queryset
+
+
+def _may_run_mock_recalls(request) -> bool:
+    # Who may read recall reports over the API (ADMIN, MANAGER, AUDITOR) may run drills here.
+    return request.user.is_active and (request.user.is_superuser or request.user.role in STAFF_ROLES)
 
 
 @admin.register(Lot)
@@ -44,8 +75,10 @@ class LotAdmin(admin.ModelAdmin):
         "production_run",
         "phase",
         "created_at",
+        "suspect",
     )
-    list_filter = ("lot_type", "production_run", "phase", "created_at")
+    list_filter = (SuspectFilter, "lot_type", "production_run", "phase", "created_at")
+    actions = ["run_mock_recall"]
     search_fields = ("lot_code",)
     list_select_related = ("production_run", "phase")
     date_hierarchy = "created_at"
@@ -64,6 +97,13 @@ class LotAdmin(admin.ModelAdmin):
         "created_at",
     )
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(is_suspect=suspect_lot_condition())
+
+    @admin.display(boolean=True, description="suspect")
+    def suspect(self, lot: Lot) -> bool:
+        return lot.is_suspect
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
         lot = self.get_object(request, unquote(object_id))
         if lot is not None and self.has_view_or_change_permission(request, lot):
@@ -79,8 +119,28 @@ class LotAdmin(admin.ModelAdmin):
                     "-decided_at"
                 ),
                 "genealogy_svg": lot_genealogy_picture(lot),
+                "suspicion_causes": lot_suspicion_causes(lot_id=lot.pk),
             }
         return super().change_view(request, object_id, form_url, extra_context)
+
+    def has_mock_recall_permission(self, request) -> bool:
+        return _may_run_mock_recalls(request)
+
+    @admin.action(description="Run mock recall", permissions=["mock_recall"])
+    def run_mock_recall(self, request, queryset):
+        """A timed mock recall of each selected lot, recorded as a drill (see lots.drills)."""
+        for code in queryset.order_by("lot_code").values_list("lot_code", flat=True):
+            try:
+                drill = recall_drill_run(lot_code=code, source="admin", actor=request.user)
+            except Lot.DoesNotExist:
+                self.message_user(request, f"Lot {code} no longer exists", messages.WARNING)
+                continue
+            url = reverse("admin:lots_recalldrill_change", args=[drill.pk])
+            self.message_user(
+                request,
+                format_html('{} (<a href="{}">drill</a>)', drill_summary(drill), url),
+                messages.SUCCESS,
+            )
 
     # Admin edits of a lot go through the same cache hook as the API's writes; a rename
     # also retires what is cached under the old code.
@@ -105,18 +165,84 @@ class LotGenealogyAdmin(admin.ModelAdmin):
     autocomplete_fields = ("parent_lot", "child_lot")
     date_hierarchy = "linked_at"
 
+    # Links written here skip the consumption rules, so each write makes the suspicion of the
+    # lots it touches exact again (lots.services.genealogy_links_edit: a link from a held lot
+    # makes the child suspect, removing one may free it).
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
         # A link moved to other lots also changes the graphs of the lots it used to join:
         # walking from its former ends (still in the form's initial data) finds them.
         former_ends = [form.initial.get(name) for name in ("parent_lot", "child_lot")] if change else []
-        genealogy_changed(lot_ids=[obj.parent_lot_id, obj.child_lot_id, *filter(None, former_ends)])
+        ends = [obj.parent_lot_id, obj.child_lot_id, *filter(None, former_ends)]
+        with genealogy_links_edit(lot_ids=ends):
+            super().save_model(request, obj, form, change)
+        genealogy_changed(lot_ids=ends)
 
     def delete_model(self, request, obj):
-        genealogy_changed(lot_ids=[obj.parent_lot_id, obj.child_lot_id], removing=True)
-        super().delete_model(request, obj)
+        ends = [obj.parent_lot_id, obj.child_lot_id]
+        genealogy_changed(lot_ids=ends, removing=True)
+        with genealogy_links_edit(lot_ids=ends):
+            super().delete_model(request, obj)
 
     def delete_queryset(self, request, queryset):
         lot_ids = [lot for pair in queryset.values_list("parent_lot_id", "child_lot_id") for lot in pair]
         genealogy_changed(lot_ids=lot_ids, removing=True)
-        super().delete_queryset(request, queryset)
+        with genealogy_links_edit(lot_ids=lot_ids):
+            super().delete_queryset(request, queryset)
+
+
+# What a drill found, in the list and on its page.
+_DRILL_FIGURES = (
+    "duration_ms",
+    "genealogy_lot_count",
+    "fg_lot_count",
+    "fg_weight_kg",
+    "accounted_percent",
+    "weights_known",
+)
+
+
+@admin.register(RecallDrill)
+class RecallDrillAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Mock-recall drills: a read-only record (nobody adds, edits or deletes one here; drills
+    are run from a lot's list or with `manage.py mock_recall`), each file downloadable again."""
+
+    list_display = ("started_at", "lot_code", "run_by_name", "source", *_DRILL_FIGURES)
+    list_filter = ("source", "weights_known", "started_at")
+    search_fields = ("lot_code", "run_by_name")
+    date_hierarchy = "started_at"
+    fields = ("id", "lot", "lot_code", "run_by", "run_by_name", "source", "started_at")
+    fields = (*fields, *_DRILL_FIGURES, "files")
+    readonly_fields = fields
+
+    @admin.display(description="files")
+    def files(self, drill: RecallDrill) -> str:
+        return format_html_join(
+            " · ",
+            '<a href="{}" download>{}</a>',
+            (
+                (
+                    reverse("admin:lots_recalldrill_download", args=[drill.pk, name]),
+                    drill_file_name(drill, name),
+                )
+                for name in DRILL_FILES
+            ),
+        )
+
+    def get_urls(self):
+        download = path(
+            "<uuid:object_id>/download/<str:name>/",
+            self.admin_site.admin_view(self.download_view),
+            name="lots_recalldrill_download",
+        )
+        return [download, *super().get_urls()]
+
+    def download_view(self, request, object_id, name: str) -> HttpResponse:
+        drill = self.get_object(request, str(object_id))
+        if drill is None or name not in DRILL_FILES:
+            raise Http404("No such drill file")
+        if not self.has_view_permission(request, drill):
+            raise PermissionDenied
+        spec = DRILL_FILES[name]
+        response = HttpResponse(getattr(drill, spec.field), content_type=spec.content_type)
+        response["Content-Disposition"] = f'attachment; filename="{drill_file_name(drill, name)}"'
+        return response

@@ -6,9 +6,8 @@ selector or one transactional service call in a worker thread.
 
 from __future__ import annotations
 
-import csv
-import io
 import uuid
+from collections.abc import Iterable
 from typing import Literal
 
 from asgiref.sync import sync_to_async
@@ -20,13 +19,15 @@ from pydantic import Field
 
 from accounts.auth import any_role, roles
 from accounts.roles import Role
+from flowviz.core.spreadsheets import csv_lines, file_name_part
 from flowviz.http.schemas import PROTECTED_ERRORS, DetailOut
 from flowviz.http.throttling import read_throttle, traceability_throttle, write_throttle
 from lots import cache as trace_cache
-from lots import jobs, selectors, services
+from lots import fsma, jobs, selectors, services
 from lots.models import LotType
 from lots.schemas import (
     GraphOut,
+    HoldOut,
     JobCreatedOut,
     JobOut,
     LinkOut,
@@ -214,10 +215,14 @@ def accepts_gzip(request: HttpRequest) -> bool:
     return False
 
 
-def _csv_line(row: list[str]) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer).writerow(row)
-    return buffer.getvalue()
+def _csv_download(rows: Iterable[list[str]], filename: str, *, bom: bool = False) -> StreamingHttpResponse:
+    async def lines():
+        for line in csv_lines(rows, bom=bom):
+            yield line
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
 
 
 @router.get(
@@ -226,32 +231,52 @@ def _csv_line(row: list[str]) -> str:
     auth=_RECALL_READERS,
     throttle=traceability_throttle,
     tags=["traceability"],
-    summary="Recall report: every finished-goods lot downstream of a lot",
+    summary="Recall report: every finished-goods lot downstream of a lot, and where its kilograms went",
     description=(
         "Each FG lot reached going down the genealogy (the lot itself when it is FG), with the "
-        "length of the shortest path, its latest QC decision and the total weight affected. "
-        "`format=csv` streams the same rows as a CSV download (columns: "
+        "length of the shortest path, its latest QC decision, the kilograms of the recalled lot in "
+        "it and the total weight affected; `reconciliation`: the mass balance of the recalled lot "
+        "(in finished goods, in process, unaccounted, unknown; percentage accounted for). "
+        "`format=csv` streams the FG rows as a CSV download (columns: "
         + ", ".join(selectors.RECALL_CSV_COLUMNS)
-        + ")."
+        + "). `format=fsma204` streams the FSMA 204 sortable spreadsheet (UTF-8 with BOM) of every "
+        "lot of the genealogy in both directions: one row per receiving event and per input of a "
+        "transformation (columns: "
+        + ", ".join(fsma.COLUMNS)
+        + "). Cells a spreadsheet would read as a formula are prefixed with '."
     ),
 )
 async def recall(
-    request: HttpRequest, lot_code: str, format: Literal["json", "csv"] = "json"
+    request: HttpRequest, lot_code: str, format: Literal["json", "csv", "fsma204"] = "json"
 ) -> HttpResponse | dict:
+    if format == "fsma204":
+        rows = await sync_to_async(fsma.fsma204_rows)(lot_code=lot_code)
+        if rows is None:
+            raise Http404("Lot not found")
+        return _csv_download(rows, f"fsma204-{file_name_part(lot_code)}.csv", bom=True)
     report = await sync_to_async(selectors.recall_report)(lot_code=lot_code)
     if report is None:
         raise Http404("Lot not found")
     if format == "json":
         return report
+    return _csv_download(selectors.recall_csv_rows(report), f"recall-{file_name_part(lot_code)}.csv")
 
-    async def lines():
-        for row in selectors.recall_csv_rows(report):
-            yield _csv_line(row)
 
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    safe_code = "".join(c if c.isalnum() or c in "-_." else "_" for c in lot_code)
-    response["Content-Disposition"] = f'attachment; filename="recall-{safe_code}.csv"'
-    return response
+@router.get(
+    "/holds",
+    response={200: list[HoldOut], **PROTECTED_ERRORS},
+    auth=any_role,
+    throttle=read_throttle,
+    tags=["traceability"],
+    summary="Lots on HOLD or FAILed, with the lots they make suspect; newest hold first",
+    description=(
+        "Every lot whose latest QC decision is HOLD or FAIL. Its descendants, at any depth, are "
+        "suspect until a later PASS on it: they cannot be consumed (409). For each: the number of "
+        "suspect lots, the finished-goods lots among them and their total weight."
+    ),
+)
+async def holds(request: HttpRequest) -> HttpResponse:
+    return _json_response(await sync_to_async(selectors.holds_list)())
 
 
 @router.post(

@@ -13,6 +13,12 @@ once (and expires on its own). A reader takes the token *before* querying the da
 an answer computed from data older than a commit can only ever be stored under a token that
 commit already retired: a read never returns a graph older than the last committed write.
 
+Graphs also show each lot's latest QC decision and the held lots it is suspect because of
+(issue 15). A hold or its release changes those in graphs no genealogy walk from the held lot
+would find (a descendant's co-ancestors), so a graph's key also holds the **holds
+generation**, a global token retired the same way after each commit that changes a hold
+(`holds_generation_retire`, called through lots.changes.holds_changed).
+
 Valkey down: every cache call is guarded; reads fall back to the database and still answer.
 """
 
@@ -36,7 +42,9 @@ from lots import selectors
 logger = logging.getLogger(__name__)
 
 # Bump when the shape of a cached value changes: old entries are then never read.
-SCHEMA_VERSION = 4  # 3: graph bodies stored gzip-compressed; 4: one-step answers as JSON bytes
+# 3: graph bodies stored gzip-compressed; 4: one-step answers as JSON bytes; 5: graph nodes
+# carry qc_status and held_by, graph keys the holds generation.
+SCHEMA_VERSION = 5
 _PREFIX = f"trace:v{SCHEMA_VERSION}"
 GRAPH = "graph"
 ONE_STEP = "step"
@@ -55,18 +63,30 @@ def _version_key(kind: str, lot_code: str) -> str:
     return f"{_PREFIX}:ver:{kind}:{_code_part(lot_code)}"
 
 
+_HOLDS_GENERATION_KEY = f"{_PREFIX}:ver:holds"
+
+
+def _tokens(*keys: str) -> str:
+    """The current tokens under these keys (each minted when missing), joined: one round trip
+    when all exist."""
+    found = cache.get_many(keys)
+    for key in keys:
+        if found.get(key) is None:
+            # Expires like the entries it keys (an expired token only makes its entries
+            # unreachable), so probing made-up lot codes cannot fill the cache with tokens.
+            cache.add(key, uuid.uuid4().hex, timeout=_entry_timeout())
+            found[key] = cache.get(key)
+        if found[key] is None:  # evicted between the two calls: do not cache this answer
+            raise LookupError(key)
+    return ".".join(found[key] for key in keys)
+
+
 def _lot_version(kind: str, lot_code: str) -> str:
-    """The lot's current token for this kind of answer (minted when there is none)."""
-    key = _version_key(kind, lot_code)
-    token = cache.get(key)
-    if token is None:
-        # Expires like the entries it keys (an expired token only makes its entries unreachable),
-        # so probing made-up lot codes cannot fill the cache with tokens.
-        cache.add(key, uuid.uuid4().hex, timeout=_entry_timeout())
-        token = cache.get(key)
-    if token is None:  # evicted between the two calls: do not cache this answer
-        raise LookupError(key)
-    return token
+    """The token of this kind of answer about the lot: the lot's own version, and for graphs
+    also the holds generation (minted when there is none)."""
+    if kind == GRAPH:
+        return _tokens(_version_key(kind, lot_code), _HOLDS_GENERATION_KEY)
+    return _tokens(_version_key(kind, lot_code))
 
 
 def _entry_key(kind: str, lot_code: str, token: str, *params: object) -> str:
@@ -171,6 +191,15 @@ def graph_refresh(*, lot_code: str) -> bytes | None:
 def one_step_cached(*, lot_code: str) -> bytes | None:
     """The one-step answer (contract section 6) as JSON, from the cache when warm; None: no lot."""
     return _cached(ONE_STEP, lot_code, (), lambda: selectors.lot_traceability_one_step(lot_code=lot_code))
+
+
+def holds_generation_retire() -> None:
+    """A hold was placed or released: every cached graph becomes unreachable."""
+    try:
+        cache.delete(_HOLDS_GENERATION_KEY)
+    except Exception:
+        # Nothing else can be done from here; entries expire after TRACEABILITY_CACHE_SECONDS.
+        logger.error("cache unavailable; cached graphs not retired after a hold changed", exc_info=True)
 
 
 def traceability_invalidate(

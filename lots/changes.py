@@ -87,6 +87,18 @@ def genealogy_changed(
     transaction.on_commit(lambda: _after_commit(affected, new_links, codes, before), robust=True)
 
 
+def holds_changed() -> None:
+    """Call inside the transaction of a write that changes which lots are held or suspect (a
+    HOLD/FAIL, the PASS that releases one, an admin genealogy edit that moved suspicion).
+
+    After the commit, every cached graph is retired at once (lots.cache: the holds generation
+    is part of every graph's key): a hold changes `held_by` of every descendant in every graph
+    that shows one, graphs of their unrelated co-ancestors included. Holds are rare; a walk to
+    find exactly those graphs would cost more than recomputing the few that are read again.
+    """
+    transaction.on_commit(trace_cache.holds_generation_retire, robust=True)
+
+
 def lot_edited(*, lot_id: uuid.UUID, previous_lot_code: str | None = None) -> None:
     """For the admin's `save_model` (inside its transaction), after saving a lot.
 

@@ -12,6 +12,7 @@ from ninja import Schema
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from lots.models import LotType
+from quality.models import Decision
 
 LotCode = Annotated[str, Field(min_length=1, max_length=100)]
 WeightKg = Annotated[Decimal, Field(ge=0, le=10000, decimal_places=2)]
@@ -116,6 +117,11 @@ class TraceabilityOut(Schema):
 class GraphNodeOut(Schema):
     lot: LotOut
     depth: int = Field(description="Negative: ancestor, 0: the root, positive: descendant")
+    qc_status: Decision | None = Field(description="The lot's latest QC decision; null when never decided")
+    held_by: list[str] = Field(
+        description="Codes of the lots on HOLD or FAILed this lot was made from, at any depth "
+        "(sorted; empty when the lot is not suspect)"
+    )
 
 
 class GraphEdgeOut(Schema):
@@ -137,6 +143,56 @@ class RecallLotOut(Schema):
     path_length: int = Field(description="Links on the shortest path from the recalled lot")
     latest_decision: str | None = Field(description="PASS, HOLD or FAIL; null when never decided")
     latest_decision_at: datetime | None
+    recalled_kg: str | None = Field(
+        description="Kilograms of the recalled lot in this lot (reconciliation); null when a weight "
+        "or quantity on the way is unknown"
+    )
+
+
+_KG_TEXT = "decimal string, 2 decimals"
+
+
+class ReconciliationLotOut(Schema):
+    lot_code: str
+    lot_type: LotType | None
+    kg: str = Field(description=f"Kilograms of the recalled lot, {_KG_TEXT}")
+
+
+class ReconciliationDrawOut(Schema):
+    lot_code: str = Field(description="A child of the recalled lot")
+    quantity_used_kg: str | None = Field(description=f"What it drew, {_KG_TEXT}; null when not recorded")
+
+
+class ReconciliationLinkOut(Schema):
+    parent_lot_code: str
+    child_lot_code: str
+
+
+class ReconciliationOut(Schema):
+    """Where the recalled lot's kilograms went (lots/reconciliation.py defines the model:
+    proportional flow down the genealogy, stopping at finished goods)."""
+
+    lot_code: str
+    weight_kg: str | None = Field(description="The recalled lot's weight; null when unknown")
+    drawn_kg: str = Field(description="Sum of the quantities its children drew (recorded ones)")
+    drawn_by: list[ReconciliationDrawOut] = Field(description="Its children, by code")
+    weights_known: bool = Field(description="False when a weight or quantity on the way is missing")
+    lots_without_weight: list[str] = Field(description="Lots on the way whose weight is missing or 0")
+    links_without_quantity: list[ReconciliationLinkOut]
+    overdrawn_lots: list[str] = Field(description="Lots whose children drew more than they weigh")
+    lots_in_cycles: list[str] = Field(description="Lots a genealogy cycle kept from being reconciled")
+    finished_goods_kg: str | None = Field(description="Total in finished goods; null: weight unknown")
+    in_process_kg: str | None = Field(description="Total in lots nothing was made from yet (not FG)")
+    unaccounted_kg: str | None = Field(description="Total no child drew: waste, yield loss or stock")
+    unknown_kg: str | None = Field(description="Total past a missing weight or quantity")
+    accounted_kg: str | None = Field(description="finished_goods_kg + in_process_kg")
+    accounted_percent: str | None = Field(
+        description="accounted_kg / weight_kg x 100, 2 decimals; null unless weights_known"
+    )
+    finished_goods: list[ReconciliationLotOut] = Field(description="Per FG lot, by code")
+    in_process: list[ReconciliationLotOut]
+    unaccounted: list[ReconciliationLotOut] = Field(description="Per lot whose remainder no child drew")
+    unknown: list[ReconciliationLotOut]
 
 
 class RecallOut(Schema):
@@ -145,6 +201,22 @@ class RecallOut(Schema):
     affected_count: int = Field(description="Number of finished-goods lots affected")
     total_weight_kg: str = Field(description='Sum of their weights, decimal string, e.g. "1060.00"')
     lots: list[RecallLotOut] = Field(description="By path length, then lot code")
+    reconciliation: ReconciliationOut
+
+
+class HoldOut(Schema):
+    """A lot whose latest QC decision is HOLD or FAIL, and the lots it makes suspect."""
+
+    lot: LotOut
+    decision: Decision = Field(description="HOLD or FAIL")
+    decision_id: uuid.UUID
+    decided_at: datetime
+    notes: str | None
+    suspect_count: int = Field(description="Lots made from it at any depth (each once)")
+    fg_lot_count: int = Field(description="Finished-goods lots among them")
+    fg_lot_codes: list[str] = Field(description="Their codes, sorted")
+    fg_weight_kg: str = Field(description=f"Their total weight, {_KG_TEXT} (unweighed ones count 0)")
+    fg_lots_without_weight: int = Field(description="Finished-goods suspects without a weight")
 
 
 class JobCreatedOut(Schema):

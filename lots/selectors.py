@@ -16,11 +16,13 @@ from typing import Any, Literal
 import orjson
 from django.conf import settings
 from django.db import connection
-from django.db.models import OuterRef, Subquery, TextField
+from django.db.models import Exists, OuterRef, Subquery, TextField
 from django.db.models.expressions import RawSQL
 
 from flowviz.core.formats import decimal_text, timestamp_text
-from lots.models import Lot, LotGenealogy, LotType
+from lots.holds import held_by_sql, latest_decision_sql
+from lots.models import Lot, LotGenealogy, LotSuspicion, LotType
+from lots.reconciliation import FlowLink, FlowLot, reconcile
 from quality.models import QcDecision
 
 # The scale of numeric(10,2) weights and quantities.
@@ -176,6 +178,8 @@ class GraphLot:
 class GraphNode:
     lot: GraphLot
     depth: int  # negative: ancestor, 0: the root, positive: descendant
+    qc_status: str | None = None  # the lot's latest QC decision
+    held_by: tuple[str, ...] = ()  # codes of the held lots it is suspect because of
 
 
 @dataclass(frozen=True)
@@ -249,13 +253,35 @@ edges(parent_id, child_id, quantity) AS (
 )
 """
 
+
 # Each node and edge as the contract's JSON text. Rows: (depth or NULL for an edge, sort key,
 # JSON text); Python orders them (depth, lot code) and (parent id, child id) and joins them.
+# A node also carries its QC state (issue 15): `qc_status`, its latest decision (one step on
+# the (lot_id, decided_at) index), and `held_by`, the codes of the held lots it is suspect
+# because of. held_by is computed for the whole graph at once - the suspicion rows of the
+# graph's lots, the few distinct held lots among them still on HOLD/FAIL (each checked once),
+# joined back - rather than probing lot_suspicions once per node: most graphs have no suspect.
 _GRAPH_JSON_SQL = (
     _GRAPH_WALK
-    + f"""
-SELECT n.depth, l.lot_code, '{{"lot":' || {lot_json_sql("l")} || ',"depth":' || n.depth || '}}'
-FROM nodes n JOIN lots l ON l.id = n.lot_id
+    + f""",
+suspicions(suspect_id, held_id) AS (
+    SELECT s.suspect_lot_id, s.held_lot_id FROM lot_suspicions s
+    WHERE s.suspect_lot_id IN (SELECT lot_id FROM nodes)
+),
+holding(lot_id, lot_code) AS (
+    SELECT x.held_id, (SELECT h.lot_code FROM lots h WHERE h.id = x.held_id)
+    FROM (SELECT DISTINCT held_id FROM suspicions) x
+    WHERE ({latest_decision_sql("x.held_id")}) IN ('HOLD', 'FAIL')
+),
+held_by(lot_id, codes) AS (
+    SELECT s.suspect_id, json_agg(h.lot_code ORDER BY h.lot_code)::text
+    FROM suspicions s JOIN holding h ON h.lot_id = s.held_id
+    GROUP BY s.suspect_id
+)
+SELECT n.depth, l.lot_code, '{{"lot":' || {lot_json_sql("l")} || ',"depth":' || n.depth
+    || ',"qc_status":' || COALESCE('"' || ({latest_decision_sql("l.id")}) || '"', 'null')
+    || ',"held_by":' || COALESCE(hb.codes, '[]') || '}}'
+FROM nodes n JOIN lots l ON l.id = n.lot_id LEFT JOIN held_by hb ON hb.lot_id = n.lot_id
 UNION ALL
 SELECT NULL, parent_id::text || child_id::text,
     '{{"parent_lot_id":"' || parent_id || '","child_lot_id":"' || child_id
@@ -338,7 +364,15 @@ def lot_graph(*, lot_code: str, direction: Direction = "both", max_depth: int | 
     if body is None:
         raise Lot.DoesNotExist(f"No lot with code {lot_code!r}")
     document = orjson.loads(body)
-    nodes = [GraphNode(lot=_graph_lot(node["lot"]), depth=node["depth"]) for node in document["nodes"]]
+    nodes = [
+        GraphNode(
+            lot=_graph_lot(node["lot"]),
+            depth=node["depth"],
+            qc_status=node["qc_status"],
+            held_by=tuple(node["held_by"]),
+        )
+        for node in document["nodes"]
+    ]
     edges = [
         GraphEdge(
             parent_lot_id=uuid.UUID(edge["parent_lot_id"]),
@@ -436,6 +470,73 @@ def lot_latest_decisions(*, lot_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str
     return dict(rows)
 
 
+@dataclass(frozen=True)
+class QcState:
+    """A lot's latest QC decision (None: never decided) and the held lots it is suspect
+    because of, as (code, HOLD or FAIL) sorted by code (empty: not suspect)."""
+
+    status: str | None
+    held_by: tuple[tuple[str, str], ...] = ()
+
+
+# Per lot: its latest decision and its held ancestors with theirs - index lookups only (the
+# qc_decisions (lot_id, decided_at) index and the lot_suspicions primary key), no walk.
+_QC_STATES_SQL = f"""
+SELECT p.id,
+    ({latest_decision_sql("p.id")}),
+    (SELECT array_agg(ARRAY[h.lot_code, hd.decision] ORDER BY h.lot_code) {held_by_sql("p.id")})
+FROM unnest(%s::uuid[]) AS p(id)
+"""
+
+
+def lot_qc_states(*, lot_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, QcState]:
+    """The QcState of each of these lots (every id given gets one): one query."""
+    with connection.cursor() as cursor:
+        cursor.execute(_QC_STATES_SQL, [list(lot_ids)])
+        rows = cursor.fetchall()
+    return {
+        lot_id: QcState(status=status, held_by=tuple((code, decision) for code, decision in held or ()))
+        for lot_id, status, held in rows
+    }
+
+
+# The holds a lot is suspect because of, for the admin's lot page: each held lot with its
+# latest decision (the one that holds it) and since when the lot is suspect.
+_SUSPICION_CAUSES_SQL = """
+SELECT h.id, h.lot_code, hd.decision, hd.decided_at, hd.notes, s.since
+FROM lot_suspicions s JOIN lots h ON h.id = s.held_lot_id
+CROSS JOIN LATERAL (
+    SELECT d.decision, d.decided_at, d.notes FROM qc_decisions d WHERE d.lot_id = h.id
+    ORDER BY d.decided_at DESC, d.id DESC LIMIT 1
+) hd
+WHERE s.suspect_lot_id = %s AND hd.decision IN ('HOLD', 'FAIL')
+ORDER BY h.lot_code
+"""
+
+
+def lot_suspicion_causes(*, lot_id: uuid.UUID) -> list[dict[str, Any]]:
+    """Why a lot is suspect: [{"lot_id", "lot_code", "decision", "decided_at", "notes",
+    "since"}] of its held ancestors, by code; empty when it is not suspect."""
+    with connection.cursor() as cursor:
+        cursor.execute(_SUSPICION_CAUSES_SQL, [lot_id])
+        columns = ("lot_id", "lot_code", "decision", "decided_at", "notes", "since")
+        return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+
+
+def suspect_lot_condition() -> Exists:
+    """An ORM condition on Lot: the lot is suspect (a held lot it was made from is still held)."""
+    held_status = (
+        QcDecision.objects.filter(lot=OuterRef("held_lot"))
+        .order_by("-decided_at", "-id")
+        .values("decision")[:1]
+    )
+    return Exists(
+        LotSuspicion.objects.filter(suspect_lot=OuterRef("pk"))
+        .annotate(held_status=Subquery(held_status))
+        .filter(held_status__in=["HOLD", "FAIL"])
+    )
+
+
 # Ids only, for the cycle check of a new link. UNION on the id alone visits each lot once,
 # which also ends the walk on a cycle.
 _DESCENDANT_IDS_SQL = """
@@ -456,30 +557,160 @@ def lot_descendant_ids(*, lot_id: uuid.UUID) -> set[uuid.UUID]:
         return {row[0] for row in cursor.fetchall()}
 
 
-# --- Recall: every finished good downstream of a lot ------------------------------------------
-# The graph walk going down (shortest path length per lot); of the lots it reaches, the FG ones
-# (and the root, to tell an unknown lot from one with no FG downstream) with each one's latest
-# QC decision (the (lot, -decided_at) index answers each with one index step).
+# --- Holds (issue 15) ----------------------------------------------------------------------
+# Every lot whose latest decision is HOLD or FAIL (candidates from the partial index of the
+# lots ever held, each checked on the (lot_id, decided_at) index), with its suspects counted
+# from lot_suspicions (held_lot_id index; one row per suspect lot, so a lot reached by two
+# paths counts once). One query, however many holds.
+_HOLDS_SQL = f"""
+WITH held AS (
+    SELECT c.lot_id, hd.id AS decision_id, hd.decision, hd.decided_at, hd.notes
+    FROM (SELECT DISTINCT lot_id FROM qc_decisions WHERE decision IN ('HOLD', 'FAIL')) c
+    CROSS JOIN LATERAL (
+        SELECT d.id, d.decision, d.decided_at, d.notes FROM qc_decisions d WHERE d.lot_id = c.lot_id
+        ORDER BY d.decided_at DESC, d.id DESC LIMIT 1
+    ) hd
+    WHERE hd.decision IN ('HOLD', 'FAIL')
+)
+SELECT {lot_json_sql("l")}, held.decision_id, held.decision, held.decided_at, held.notes,
+    suspects.total, suspects.fg_codes, suspects.fg_weight, suspects.fg_unweighed
+FROM held JOIN lots l ON l.id = held.lot_id
+CROSS JOIN LATERAL (
+    SELECT count(*) AS total,
+        array_agg(d.lot_code ORDER BY d.lot_code) FILTER (WHERE d.lot_type = 'FG') AS fg_codes,
+        COALESCE(sum(d.weight_kg) FILTER (WHERE d.lot_type = 'FG'), 0) AS fg_weight,
+        count(*) FILTER (WHERE d.lot_type = 'FG' AND d.weight_kg IS NULL) AS fg_unweighed
+    FROM lot_suspicions s JOIN lots d ON d.id = s.suspect_lot_id
+    WHERE s.held_lot_id = held.lot_id
+) suspects
+ORDER BY held.decided_at DESC, held.decision_id DESC
+"""
+
+
+def holds_list() -> bytes:
+    """GET /api/holds: every held lot, newest hold first, as a JSON array (see HoldOut)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_HOLDS_SQL, [])
+        rows = cursor.fetchall()
+    holds = []
+    for lot_json, decision_id, decision, decided_at, notes, total, fg_codes, fg_weight, unweighed in rows:
+        holds.append(
+            {
+                "lot": orjson.Fragment(lot_json),
+                "decision": decision,
+                "decision_id": str(decision_id),
+                "decided_at": timestamp_text(decided_at),
+                "notes": notes,
+                "suspect_count": total,
+                "fg_lot_count": len(fg_codes or ()),
+                "fg_lot_codes": fg_codes or [],
+                "fg_weight_kg": decimal_text(fg_weight, _KG),
+                "fg_lots_without_weight": unweighed,
+            }
+        )
+    return orjson.dumps(holds)
+
+
+# --- The events of a genealogy (the FSMA 204 spreadsheet, lots.fsma) ---------------------------
+
+
+@dataclass(frozen=True)
+class EventInput:
+    lot_code: str
+    lot_type: str | None
+    quantity_kg: Decimal | None
+
+
+@dataclass(frozen=True)
+class GenealogyEvent:
+    """A lot of a genealogy with what makes its event: no inputs (it was received) or the
+    lots it was made from, by code."""
+
+    lot_id: uuid.UUID
+    lot_code: str
+    lot_type: str | None
+    weight_kg: Decimal | None
+    created_at: datetime
+    run_code: str | None
+    inputs: tuple[EventInput, ...]
+
+
+# Every lot of the genealogy (both ways), with its run code; then every parent link of those
+# lots (all of a lot's inputs, also those outside the genealogy asked about). One query.
+_EVENTS_SQL = (
+    _GRAPH_WALK
+    + """
+SELECT 'n', l.id, l.lot_code, l.lot_type, l.weight_kg, l.created_at, r.run_code
+FROM nodes n JOIN lots l ON l.id = n.lot_id
+LEFT JOIN production_runs r ON r.id = l.production_run_id
+UNION ALL
+SELECT 'i', g.child_lot_id, p.lot_code, p.lot_type, g.quantity_used_kg, NULL, NULL
+FROM nodes n JOIN lot_genealogy g ON g.child_lot_id = n.lot_id JOIN lots p ON p.id = g.parent_lot_id
+"""
+)
+
+
+def genealogy_events(*, lot_code: str) -> list[GenealogyEvent] | None:
+    """Each lot of the genealogy of `lot_code` in both directions with its inputs (by code);
+    None when no lot has that code."""
+    params = _graph_params(lot_code=lot_code, direction="both", max_depth=None)
+    with connection.cursor() as cursor:
+        cursor.execute(_EVENTS_SQL, params)
+        rows = cursor.fetchall()
+    inputs: dict[uuid.UUID, list[EventInput]] = {}
+    for kind, child_id, code, lot_type, quantity, _, _ in rows:
+        if kind == "i":
+            inputs.setdefault(child_id, []).append(EventInput(code, lot_type, quantity))
+    events = [
+        GenealogyEvent(
+            lot_id=lot_id,
+            lot_code=code,
+            lot_type=lot_type,
+            weight_kg=weight,
+            created_at=created_at,
+            run_code=run_code,
+            inputs=tuple(sorted(inputs.get(lot_id, ()), key=lambda used: used.lot_code)),
+        )
+        for kind, lot_id, code, lot_type, weight, created_at, run_code in rows
+        if kind == "n"
+    ]
+    return events or None
+
+
+# --- Recall: every finished good downstream of a lot, and where the lot's kilograms went ----
+# The graph walk going down (shortest path length per lot), in one query: every lot it reaches
+# (id, code, type, weight: the reconciliation needs them all) and, for the FG ones and the
+# root, the contract's Lot JSON and the latest QC decision (the (lot, -decided_at) index
+# answers each with one index step); then every edge walked. Rows: ("n", depth, id, code,
+# type, weight, lot JSON, decision, decided at) and ("e", NULL, parent id, child id, NULL,
+# quantity, NULL, NULL, NULL).
 _RECALL_SQL = (
     _GRAPH_WALK
     + f"""
-SELECT n.depth, l.lot_type = 'FG', {lot_json_sql("l")}, latest.decision, latest.decided_at
+SELECT 'n', n.depth, l.id, l.lot_code, l.lot_type, l.weight_kg,
+    CASE WHEN n.depth = 0 OR l.lot_type = 'FG' THEN {lot_json_sql("l")} END,
+    latest.decision, latest.decided_at
 FROM nodes n JOIN lots l ON l.id = n.lot_id
 LEFT JOIN LATERAL (
-    SELECT d.decision, d.decided_at FROM qc_decisions d WHERE d.lot_id = l.id
+    SELECT d.decision, d.decided_at FROM qc_decisions d
+    WHERE d.lot_id = l.id AND (n.depth = 0 OR l.lot_type = 'FG')
     ORDER BY d.decided_at DESC, d.id DESC LIMIT 1
 ) latest ON true
-WHERE n.depth = 0 OR l.lot_type = 'FG'
+UNION ALL
+SELECT 'e', NULL, parent_id, child_id::text, NULL, quantity, NULL, NULL, NULL FROM edges
 """
 )
 
 
 def recall_report(*, lot_code: str) -> dict[str, Any] | None:
-    """Every FG lot downstream of a lot (the lot itself when it is FG, at path length 0).
+    """Every FG lot downstream of a lot (the lot itself when it is FG, at path length 0), and
+    the mass-balance reconciliation of the lot (lots.reconciliation). One query.
 
     {"lot_code", "generated_at", "affected_count", "total_weight_kg", "lots": [{"lot",
-    "path_length", "latest_decision", "latest_decision_at"}]}, lots by path length then code;
-    total_weight_kg sums the FG weights (lots without a weight count as 0). None: no such lot.
+    "path_length", "latest_decision", "latest_decision_at", "recalled_kg"}], "reconciliation"},
+    lots by path length then code; total_weight_kg sums the FG weights (lots without a weight
+    count as 0); recalled_kg: the kilograms of the recalled lot in that FG lot (null when a
+    weight on the way is unknown). None: no such lot.
     """
     params = _graph_params(lot_code=lot_code, direction="down", max_depth=None)
     with connection.cursor() as cursor:
@@ -489,12 +720,20 @@ def recall_report(*, lot_code: str) -> dict[str, Any] | None:
         return None
     entries = []
     total = Decimal(0)
-    for depth, is_fg, lot_json, decision, decided_at in rows:
-        if not is_fg:
+    flow_lots, flow_links = [], []
+    root_id = None
+    for kind, depth, lot_id, code, lot_type, weight, lot_json, decision, decided_at in rows:
+        if kind == "e":
+            flow_links.append(FlowLink(parent_id=lot_id, child_id=uuid.UUID(code), quantity_kg=weight))
+            continue
+        flow_lots.append(FlowLot(id=lot_id, lot_code=code, lot_type=lot_type, weight_kg=weight))
+        if depth == 0:
+            root_id = lot_id
+        if lot_type != LotType.FG:
             continue
         lot = orjson.loads(lot_json)
-        if lot["weight_kg"] is not None:
-            total += Decimal(lot["weight_kg"])
+        if weight is not None:
+            total += weight
         entries.append(
             {
                 "lot": lot,
@@ -503,6 +742,12 @@ def recall_report(*, lot_code: str) -> dict[str, Any] | None:
                 "latest_decision_at": None if decided_at is None else timestamp_text(decided_at),
             }
         )
+    reconciliation = reconcile(root_id=root_id, lots=flow_lots, links=flow_links)
+    recalled = {item["lot_code"]: item["kg"] for item in reconciliation["finished_goods"]}
+    for entry in entries:
+        entry["recalled_kg"] = (
+            recalled.get(entry["lot"]["lot_code"]) if reconciliation["weights_known"] else None
+        )
     entries.sort(key=lambda entry: (entry["path_length"], entry["lot"]["lot_code"]))
     return {
         "lot_code": lot_code,
@@ -510,6 +755,7 @@ def recall_report(*, lot_code: str) -> dict[str, Any] | None:
         "affected_count": len(entries),
         "total_weight_kg": decimal_text(total, _KG),
         "lots": entries,
+        "reconciliation": reconciliation,
     }
 
 
@@ -522,11 +768,16 @@ RECALL_CSV_COLUMNS = (
     "path_length",
     "latest_decision",
     "latest_decision_at",
+    "recalled_kg",
 )
 
 
 def recall_csv_rows(report: dict[str, Any]) -> Iterable[list[str]]:
-    """The recall report as CSV rows (header first); the same lots, in the same order."""
+    """The recall report as CSV rows (header first); the same lots, in the same order.
+
+    The reconciliation's part of each FG lot is its `recalled_kg` column; the rest of the
+    reconciliation (in process, unaccounted, totals) is in the JSON and in the mock-recall
+    drill's reconciliation CSV (`reconciliation_csv_rows`)."""
     yield list(RECALL_CSV_COLUMNS)
     for entry in report["lots"]:
         lot = entry["lot"]
@@ -539,4 +790,5 @@ def recall_csv_rows(report: dict[str, Any]) -> Iterable[list[str]]:
             str(entry["path_length"]),
             entry["latest_decision"] or "",
             entry["latest_decision_at"] or "",
+            entry["recalled_kg"] or "",
         ]

@@ -3,15 +3,29 @@ recording a QC decision about a lot.
 
 The genealogy rules hold under concurrent requests because every writer locks the parent
 rows (SELECT ... FOR UPDATE, ordered by pk so two writers never deadlock) before it reads
-what they allow: the parent's latest QC decision and how much of it is already used.
-A QC decision locks its lot the same way, so it cannot slip in between the check and the link.
+what they allow: the parent's latest QC decision, whether it is suspect (made from a held
+lot, lots.holds) and how much of it is already used. A QC decision locks its lot the same
+way, so it cannot slip in between the check and the link.
+
+Lock order (every writer takes what it needs in this order, never the other way round):
+
+1. HOLDS_LOCK (lots.holds, transaction-level advisory lock): SHARED by every write that
+   consumes lots (lot_create with parents, lot_parents_add) and by a PASS; EXCLUSIVE by a
+   HOLD/FAIL (before it walks the held lot's descendants), by the admin's genealogy edits
+   and by the suspicion rebuild. Consumers do not block each other; a HOLD waits for the
+   consumptions in flight, then walks everything they committed, and no consumption can
+   start until the HOLD commits: a HOLD that commits first blocks every later consumption
+   of any descendant (by commit order, not by timing).
+2. _LINK_EXISTING_LOCK (advisory, exclusive): links between existing lots, for the cycle check.
+3. Lot rows FOR UPDATE, ordered by pk: the parents being consumed, or the lot being decided.
 """
 
 from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -24,9 +38,10 @@ from accounts.models import User
 from flowviz.core.errors import Conflict, FieldInvalid
 from flowviz.ops import metrics
 from flowviz.production.models import Phase, ProductionRun
-from lots.changes import genealogy_changed
+from lots import holds
+from lots.changes import genealogy_changed, holds_changed
 from lots.models import Lot, LotGenealogy
-from lots.selectors import lot_descendant_ids, lot_latest_decisions
+from lots.selectors import lot_descendant_ids, lot_qc_states
 from quality.models import Decision, QcDecision
 from quality.services import qc_decision_insert
 
@@ -76,13 +91,17 @@ def _lock_parents(refs: Sequence[ParentRef]) -> dict[ParentRef, Lot]:
 
 
 def _check_consumable(parents: dict[ParentRef, Lot]) -> None:
-    """No HOLD/FAIL parent; the quantities drawn from each parent stay within its weight."""
+    """No HOLD/FAIL parent, no suspect parent (made from a held lot); the quantities drawn
+    from each parent stay within its weight. Call with HOLDS_LOCK shared and the parents locked."""
     lots = list(parents.values())
-    latest = lot_latest_decisions(lot_ids=[lot.pk for lot in lots])
+    states = lot_qc_states(lot_ids=[lot.pk for lot in lots])
     for lot in sorted(lots, key=lambda lot: lot.lot_code):
-        status = latest.get(lot.pk)
-        if status in BLOCKED_DECISIONS:
-            raise Conflict(f"Parent lot {lot.lot_code} has QC status {status} and cannot be consumed")
+        state = states[lot.pk]
+        if state.status in BLOCKED_DECISIONS:
+            raise Conflict(f"Parent lot {lot.lot_code} has QC status {state.status} and cannot be consumed")
+        if state.held_by:
+            causes = ", ".join(f"{code} ({status})" for code, status in state.held_by)
+            raise Conflict(f"Parent lot {lot.lot_code} is suspect: made from {causes}")
     weighed = [lot.pk for lot in lots if lot.weight_kg is not None]
     used = dict(
         LotGenealogy.objects.filter(parent_lot_id__in=weighed)
@@ -160,6 +179,8 @@ def lot_create(
     _require_exists(ProductionRun, production_run_id, "production_run_id", "Production run")
     _require_exists(Phase, phase_id, "phase_id", "Phase")
     _require_exists(User, operator_id, "operator_id", "User")
+    if parents:
+        holds.holds_lock(exclusive=False)
     locked_parents = _lock_parents(parents) if parents else {}
     if locked_parents:
         _check_consumable(locked_parents)
@@ -190,6 +211,7 @@ def lot_create(
 @transaction.atomic
 def lot_parents_add(*, lot_code: str, actor: User, parents: Sequence[ParentRef]) -> list[LotGenealogy]:
     """Link more ingredients to an existing lot (same rules as at creation, plus no cycle)."""
+    holds.holds_lock(exclusive=False)
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LINK_EXISTING_LOCK])
     child = Lot.objects.filter(lot_code=lot_code).first()
@@ -215,15 +237,47 @@ def lot_parents_add(*, lot_code: str, actor: User, parents: Sequence[ParentRef])
 
 @transaction.atomic
 def qc_decision_record(*, lot_id: uuid.UUID, decision: str, actor: User, **fields: Any) -> QcDecision:
-    """Record a QC decision about a lot: lock the lot's row, then append the decision.
+    """Record a QC decision about a lot: lock the lot's row, append the decision, then spread
+    or release the hold it makes.
 
     The lock (the one writers take on parent lots, see above) keeps a decision from slipping in
-    between a writer's check of the lot's QC status and its link. `fields` are those of
-    `quality.services.qc_decision_insert` (gate, operator, notes, temperature, signature).
-    Raises FieldInvalid for an unknown lot, gate or operator.
+    between a writer's check of the lot's QC status and its link. A HOLD or FAIL first takes
+    HOLDS_LOCK exclusive and, once it is the lot's latest decision, makes every descendant
+    suspect (one INSERT over the recursive walk); a PASS that ends a hold deletes them.
+    `fields` are those of `quality.services.qc_decision_insert` (gate, operator, notes,
+    temperature, signature). Raises FieldInvalid for an unknown lot, gate or operator.
     """
+    blocking = decision in BLOCKED_DECISIONS
+    holds.holds_lock(exclusive=blocking)
     if not Lot.objects.select_for_update().filter(pk=lot_id).exists():
         raise FieldInvalid(("lot_id",), f"Lot {lot_id} does not exist")
     record = qc_decision_insert(lot_id=lot_id, decision=decision, actor=actor, **fields)
+    # The latest decision is normally the one just recorded (the legacy server may have
+    # written one dated later): it decides whether the lot holds its descendants.
+    latest = lot_qc_states(lot_ids=[lot_id])[lot_id].status
+    released = 0
+    if blocking and latest in BLOCKED_DECISIONS:
+        holds.held_lot_sync(lot_id=lot_id)
+    elif latest not in BLOCKED_DECISIONS:
+        released = holds.hold_release(lot_id=lot_id)
+    if blocking or released:
+        # Every cached graph may show the lot's status or a descendant's held_by.
+        holds_changed()
+    else:
+        # Only the lot's own qc_status changed: in the graphs of it and its relatives.
+        genealogy_changed(lot_ids=[lot_id])
     transaction.on_commit(lambda: metrics.QC_DECISIONS.labels(decision=decision).inc())
     return record
+
+
+@contextmanager
+def genealogy_links_edit(*, lot_ids: Iterable[uuid.UUID]) -> Iterator[None]:
+    """Wrap a write of genealogy links made outside the consumption rules (the admin's link
+    form and deletions), inside its transaction: HOLDS_LOCK exclusive before the write (lock
+    order above), then the suspicion of the lots named (the link's ends, old and new) and of
+    their descendants is made exact again, and cached graphs retired when it changed.
+    """
+    holds.holds_lock(exclusive=True)
+    yield
+    if holds.suspicion_resync_around(lot_ids=list(filter(None, lot_ids))):
+        holds_changed()

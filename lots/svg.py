@@ -2,13 +2,15 @@
 
 Ancestors are to the left of the lot, descendants to the right, one column per step.
 A column holds at most `max_per_column` lots; the rest collapse into one "+N more" node,
-so a graph of hundreds of lots stays readable. Every text is XML-escaped.
+so a graph of hundreds of lots stays readable. Lots are coloured by their latest QC
+decision; a suspect lot (made from a lot on HOLD or FAILed) gets a thick dashed red border
+and says which held lots in its tooltip. Every text is XML-escaped.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
 
@@ -31,6 +33,8 @@ DECISION_COLOURS: dict[str | None, tuple[str, str]] = {
     None: ("#ced4da", "#212529"),
 }
 DECISION_LABELS = (("PASS", "PASS"), ("HOLD", "HOLD"), ("FAIL", "FAIL"), (None, "no decision"))
+SUSPECT_STROKE = ' stroke="#c92a2a" stroke-width="3" stroke-dasharray="6 3"'
+SUSPECT_LABEL = "suspect: made from a held lot"
 
 
 @dataclass
@@ -54,14 +58,17 @@ def genealogy_svg(
     *,
     decisions: Mapping[uuid.UUID, str],
     href: Callable[[uuid.UUID], str],
+    suspects: Mapping[uuid.UUID, Sequence[str]] | None = None,
     max_depth: int = 3,
     max_per_column: int = 12,
 ) -> str:
-    """The SVG (a string) of `graph`: nodes coloured by `decisions`, each linking to `href(id)`.
+    """The SVG (a string) of `graph`: nodes coloured by `decisions`, each linking to `href(id)`;
+    `suspects` maps a suspect lot to the codes of the held lots it was made from.
 
     Nodes further than `max_depth` steps are left out (the picture says so); they may be in
     the graph to tell whether the genealogy goes on beyond the picture.
     """
+    suspects = suspects or {}
     columns: dict[int, list[GraphNode]] = {}
     beyond = 0
     for node in graph.nodes:
@@ -101,6 +108,10 @@ def genealogy_svg(
         column_boxes.append(column)
 
     width = 2 * MARGIN + len(depths) * NODE_WIDTH + (len(depths) - 1) * COLUMN_GAP
+    legend_width = (
+        MARGIN + sum(30 + 8 * len(label) for _, label in DECISION_LABELS) + 20 + 8 * len(SUSPECT_LABEL)
+    )
+    width = max(width, legend_width)
     height = HEADER_HEIGHT + body_height + ROW_GAP + LEGEND_HEIGHT
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="lot-genealogy" width="{width}" '
@@ -152,16 +163,23 @@ def genealogy_svg(
                 continue
             lot = box.node.lot
             decision = decisions.get(lot.pk)
+            held_by = suspects.get(lot.pk, ())
             fill, ink = DECISION_COLOURS.get(decision, DECISION_COLOURS[None])
             is_root = box.node.depth == 0
             stroke = ' stroke="#212529" stroke-width="3"' if is_root else ' stroke="#495057" stroke-width="1"'
+            if held_by:
+                stroke = SUSPECT_STROKE
             weight = ' font-weight="bold"' if is_root else ""
+            suspicion = f"suspect: made from {', '.join(held_by)}" if held_by else ""
             tooltip = " · ".join(
-                part for part in (lot.lot_code, lot.lot_type or "", decision or "no QC decision") if part
+                part
+                for part in (lot.lot_code, lot.lot_type or "", decision or "no QC decision", suspicion)
+                if part
             )
             parts.append(
                 f'<a class="lot" href="{_attr(href(lot.pk))}" data-lot-code="{_attr(lot.lot_code)}" '
-                f'data-decision="{_attr(decision or "NONE")}"><title>{_attr(tooltip)}</title>'
+                f'data-decision="{_attr(decision or "NONE")}" data-suspect="{"yes" if held_by else "no"}">'
+                f"<title>{_attr(tooltip)}</title>"
                 f'<rect x="{box.x}" y="{box.y}" width="{NODE_WIDTH}" height="{NODE_HEIGHT}" rx="6" '
                 f'fill="{fill}"{stroke}/><text x="{box.x + 10}" y="{box.y + 19}" fill="{ink}"'
                 f"{weight}>{_attr(_label(lot.lot_code))}</text></a>"
@@ -176,5 +194,9 @@ def genealogy_svg(
             f'<text x="{x + 20}" y="{legend_y + 12}" fill="#495057">{_attr(label)}</text>'
         )
         x += 30 + 8 * len(label)
+    parts.append(
+        f'<rect x="{x}" y="{legend_y}" width="14" height="14" rx="3" fill="#ffffff"{SUSPECT_STROKE}/>'
+        f'<text x="{x + 20}" y="{legend_y + 12}" fill="#495057">{_attr(SUSPECT_LABEL)}</text>'
+    )
     parts.append("</svg>")
     return "".join(parts)

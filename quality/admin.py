@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from flowviz.core.admin import ReadOnlyAdminMixin
 from quality.forms import QcGateForm
 from quality.models import QcDecision, QcGate
 
@@ -15,7 +16,7 @@ class QcGateAdmin(admin.ModelAdmin):
 
 
 @admin.register(QcDecision)
-class QcDecisionAdmin(admin.ModelAdmin):
+class QcDecisionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The QC audit log: listed, filtered and viewed; decisions are made through the API.
 
     Nobody adds, edits or deletes a decision here, superusers included (PostgreSQL refuses
@@ -39,12 +40,3 @@ class QcDecisionAdmin(admin.ModelAdmin):
         "decided_at",
     )
     readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

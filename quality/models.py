@@ -91,6 +91,12 @@ class QcDecision(models.Model):
         indexes = [
             models.Index(fields=["lot", "-decided_at"], name="qc_decisions_lot_time_idx"),
             models.Index(fields=["-decided_at"], name="qc_decisions_time_idx"),
+            # The lots ever put on HOLD or FAILed (few): where GET /api/holds starts.
+            models.Index(
+                fields=["lot"],
+                condition=models.Q(decision__in=["HOLD", "FAIL"]),
+                name="qc_decisions_blocking_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -45,6 +45,12 @@ def run(capsys, *argv: str) -> tuple[int | str | None, str]:
         ),
         pytest.param(("backfill_genealogy", "--lot", "NOPE"), "no lot with code 'NOPE'", id="backfill"),
         pytest.param(("generate_factory", "--lots", "3"), "need at least 7 lots", id="generate_factory"),
+        pytest.param(("mock_recall", "NOPE"), "no lot with code 'NOPE'", id="mock_recall"),
+        pytest.param(
+            ("mock_recall", "RAW-BEEF-001", "--user", "nobody@flowviz.com"),
+            "no user with email 'nobody@flowviz.com'",
+            id="mock_recall-user",
+        ),
     ],
 )
 def test_a_failing_command_exits_1_saying_why(capsys, demo, argv, reason):

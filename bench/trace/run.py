@@ -34,32 +34,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-from bench.database import database_ensure  # noqa: E402
+from bench.database import bench_django_setup, bench_factory_ensure  # noqa: E402
 
-os.environ["DATABASE_URL"] = os.environ.get(
-    "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/flowviz_trace_bench"
-)
-database_ensure(os.environ["DATABASE_URL"])
-os.environ["REDIS_URL"] = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/5")
-os.environ["CACHE_KEY_PREFIX"] = "flowviz-bench-trace"
-os.environ["THROTTLE_ENABLED"] = "false"
-os.environ.setdefault("SECRET_KEY", "bench-only-" + "k" * 60)
-os.environ.setdefault("DEBUG", "false")
-os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost")
-# The in-process client speaks plain http, as the app does behind the TLS-terminating proxy
-# (without this the "request" column would time a redirect to https).
-os.environ["SECURE_SSL_REDIRECT"] = "false"
-# One JSON line per request would interleave with the table.
-os.environ.setdefault("LOG_LEVEL", "WARNING")
-os.environ["DJANGO_SETTINGS_MODULE"] = "flowviz.settings"
+bench_django_setup(cache_key_prefix="flowviz-bench-trace")
 
-import django  # noqa: E402
 import orjson  # noqa: E402
-
-django.setup()
-
 from django.core.cache import cache  # noqa: E402
-from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 
@@ -68,7 +48,7 @@ from accounts.roles import Role  # noqa: E402
 from accounts.tokens import token_issue  # noqa: E402
 from lots import cache as trace_cache  # noqa: E402
 from lots import selectors  # noqa: E402
-from lots.factory import factory_generate  # noqa: E402
+from lots.holds import held_by_sql, latest_decision_sql  # noqa: E402
 from lots.models import Lot  # noqa: E402
 
 LOTS = int(os.environ.get("BENCH_LOTS", "200000"))
@@ -77,8 +57,12 @@ RUNS = int(os.environ.get("BENCH_RUNS", "7"))
 NAIVE_RUNS = int(os.environ.get("BENCH_NAIVE_RUNS", "1"))
 SAMPLE = int(os.environ.get("BENCH_SAMPLE", "10"))
 
-# Each lot rendered by the same SQL expression as the endpoint's (lots.selectors.lot_json_sql).
-_LOT = selectors.lot_json_sql("l")
+# Each lot rendered by the same SQL expression as the endpoint's (lots.selectors.lot_json_sql),
+# with its QC state (latest decision, held lots it is suspect because of) the same way.
+_LOT = (
+    f"{selectors.lot_json_sql('l')}, ({latest_decision_sql('l.id')}), "
+    f"COALESCE((SELECT json_agg(h.lot_code ORDER BY h.lot_code) {held_by_sql('l.id')}), '[]')::text"
+)
 _NAIVE_SQL = {
     "down": f"SELECT l.id, {_LOT}, g.parent_lot_id, g.child_lot_id, g.quantity_used_kg "
     "FROM lot_genealogy g JOIN lots l ON l.id = g.child_lot_id WHERE g.parent_lot_id = %s",
@@ -98,9 +82,9 @@ def naive_graph(lot_code: str) -> tuple[bytes, int]:
     queries = 0
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT l.id, l.lot_code, {_LOT} FROM lots l WHERE l.lot_code = %s", [lot_code])
-        root_id, _, root_json = cursor.fetchone()
+        root_id, _, root_json, root_status, root_held = cursor.fetchone()
         queries += 1
-        nodes = {root_id: (0, lot_code, root_json)}
+        nodes = {root_id: (0, lot_code, root_json, root_status, root_held)}
         edges = {}
         for direction, sign in (("up", -1), ("down", 1)):
             frontier, depth = [root_id], 0
@@ -111,7 +95,7 @@ def naive_graph(lot_code: str) -> tuple[bytes, int]:
                 for lot_id in frontier:
                     cursor.execute(_NAIVE_SQL[direction], [lot_id])
                     queries += 1
-                    for found_id, lot_json, parent_id, child_id, quantity in cursor.fetchall():
+                    for found_id, lot_json, status, held, parent_id, child_id, quantity in cursor.fetchall():
                         edges[str(parent_id), str(child_id)] = {
                             "parent_lot_id": parent_id,
                             "child_lot_id": child_id,
@@ -119,13 +103,22 @@ def naive_graph(lot_code: str) -> tuple[bytes, int]:
                         }
                         if found_id not in seen:
                             seen.add(found_id)
-                            nodes[found_id] = (sign * depth, orjson.loads(lot_json)["lot_code"], lot_json)
+                            code = orjson.loads(lot_json)["lot_code"]
+                            nodes[found_id] = (sign * depth, code, lot_json, status, held)
                             next_frontier.append(found_id)
                 frontier = next_frontier
     ordered = sorted(nodes.values(), key=lambda node: node[:2])
     document = {
         "root": lot_code,
-        "nodes": [{"lot": orjson.Fragment(lot_json), "depth": depth} for depth, _, lot_json in ordered],
+        "nodes": [
+            {
+                "lot": orjson.Fragment(lot_json),
+                "depth": depth,
+                "qc_status": status,
+                "held_by": orjson.Fragment(held),
+            }
+            for depth, _, lot_json, status, held in ordered
+        ],
         "edges": [edges[k] for k in sorted(edges)],
         "ancestor_count": sum(1 for node in ordered if node[0] < 0),
         "descendant_count": sum(1 for node in ordered if node[0] > 0),
@@ -148,10 +141,7 @@ def p95(samples: list[float]) -> float:
 
 
 def main() -> None:
-    call_command("migrate", verbosity=0)
-    if not Lot.objects.filter(lot_code__startswith=f"{PREFIX}-").exists():
-        result = factory_generate(lots=LOTS, seed=1, prefix=PREFIX)
-        print(f"generate_factory: {result.lots} lots, {result.links} links in {result.seconds:.1f} s")
+    bench_factory_ensure(lots=LOTS, prefix=PREFIX)
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE lot_genealogy")  # visibility map: index-only scans
         cursor.execute("VACUUM ANALYZE lots")

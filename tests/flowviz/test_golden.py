@@ -32,6 +32,13 @@ def _hold_fg(client: Client):
     QcDecision.objects.create(lot=Lot.objects.get(lot_code="FG-DONER-X1"), decision="HOLD", notes="x" * 12)
 
 
+def _hold_beef(client: Client):
+    """A HOLD on the demo's beef, recorded through the API (so it spreads to the mix and the FG)."""
+    beef = Lot.objects.get(lot_code="RAW-BEEF-001")
+    body = {"lot_id": str(beef.pk), "decision": "HOLD", "notes": "Supplier recall notice"}
+    assert post_json(client, "/api/qc-decisions", body, demo_user(Role.AUDITOR)).status_code == 201
+
+
 CASES: dict[str, Callable[[Client], object]] = {
     "health_200": lambda c: c.get("/api/health"),
     "login_200": _login_ok,
@@ -120,6 +127,18 @@ CASES: dict[str, Callable[[Client], object]] = {
     )[1],
     "qc_decisions_list_404": lambda c: get_json(c, "/api/lots/NOPE/qc-decisions", demo_user(Role.VIEWER)),
     "traceability_200": lambda c: get_json(c, "/api/traceability/MIX-BATCH-88", demo_user(Role.VIEWER)),
+    "lot_create_409_parent_suspect": lambda c: (
+        _hold_beef(c),
+        post_json(
+            c, "/api/lots", {"lot_code": "PAL-2", "parents": [{"lot_id": FG_ID}]}, demo_user(Role.OPERATOR)
+        ),
+    )[1],
+    "traceability_graph_200": lambda c: (
+        _hold_beef(c),
+        get_json(c, "/api/traceability/MIX-BATCH-88/graph", demo_user(Role.VIEWER)),
+    )[1],
+    "holds_200": lambda c: (_hold_beef(c), get_json(c, "/api/holds", demo_user(Role.VIEWER)))[1],
+    "recall_200": lambda c: get_json(c, "/api/recall/RAW-BEEF-001", demo_user(Role.AUDITOR)),
     "traceability_404": lambda c: get_json(c, "/api/traceability/NOPE", demo_user(Role.VIEWER)),
 }
 

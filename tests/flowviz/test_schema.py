@@ -174,6 +174,9 @@ def test_postgres_user_auth_columns_have_database_defaults():
         ("flow_versions", "created_by"),
         ("flow_versions", "published_by"),
         ("flow_definitions", "created_by"),
+        ("lot_suspicions", "suspect_lot_id"),
+        ("lot_suspicions", "held_lot_id"),
+        ("recall_drills", "started_at"),
     ],
 )
 def test_postgres_has_an_index_for_each_lookup_path(table, index_columns):

@@ -175,3 +175,67 @@ def test_a_link_moved_in_the_admin_retires_the_graphs_of_the_lots_it_used_to_joi
     assert response.status_code == 302, response.context["adminform"].form.errors
     # RAW-BEEF-001 reached FG-DONER-X1 only through the moved link's former parent.
     assert b"FG-DONER-X1" not in trace_cache.graph_json_cached(lot_code="RAW-BEEF-001")
+
+
+# --- Suspect lots (issue 15) ------------------------------------------------------------------
+
+
+def _hold(code: str, decision: str = "HOLD") -> None:
+    from accounts.models import User
+    from lots.services import qc_decision_record
+
+    actor = User.objects.get(email="auditor@flowviz.com")
+    qc_decision_record(
+        lot_id=Lot.objects.get(lot_code=code).pk, decision=decision, actor=actor, notes="x" * 12
+    )
+
+
+def test_a_suspect_lot_page_shows_the_held_lot_it_was_made_from(manager_client, demo):
+    _hold("RAW-BEEF-001")
+    fg = Lot.objects.get(lot_code="FG-DONER-X1")
+    page = manager_client.get(_change_url(fg)).content.decode()
+    assert "Suspect: this lot was made from 1 held lot" in page
+    beef = Lot.objects.get(lot_code="RAW-BEEF-001")
+    assert f'<a href="{_change_url(beef)}">RAW-BEEF-001</a></td>\n        <td>HOLD</td>' in page
+    assert 'data-lot-code="FG-DONER-X1" data-decision="NONE" data-suspect="yes"' in page
+    spice_page = manager_client.get(_change_url(Lot.objects.get(lot_code="RAW-SPICE-001"))).content.decode()
+    assert "Not suspect" in spice_page
+
+
+def test_the_lot_list_filters_suspect_lots(manager_client, demo):
+    _hold("RAW-BEEF-001")
+    url = reverse("admin:lots_lot_changelist")
+    assert "?suspect=yes" in manager_client.get(url).content.decode()
+    suspect = manager_client.get(url, {"suspect": "yes"}).context["cl"].result_list
+    assert sorted(lot.lot_code for lot in suspect) == ["FG-DONER-X1", "MIX-BATCH-88"]
+    clean = manager_client.get(url, {"suspect": "no"}).context["cl"].result_list
+    assert sorted(lot.lot_code for lot in clean) == ["RAW-BEEF-001", "RAW-SPICE-001"]
+
+
+def test_a_link_added_in_the_admin_from_a_held_lot_makes_the_child_suspect(admin_client_, demo):
+    from lots.selectors import lot_qc_states
+
+    _hold("RAW-SPICE-001")
+    new = Lot.objects.create(lot_code="FG-NEW", lot_type="FG")
+    form = {
+        "parent_lot": str(Lot.objects.get(lot_code="RAW-SPICE-001").pk),
+        "child_lot": str(new.pk),
+        "quantity_used_kg": "1.00",
+        "linked_at_0": "2026-01-05",
+        "linked_at_1": "08:00:00",
+    }
+    response = admin_client_.post(reverse("admin:lots_lotgenealogy_add"), form)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert lot_qc_states(lot_ids=[new.pk])[new.pk].held_by == (("RAW-SPICE-001", "HOLD"),)
+
+
+def test_a_link_deleted_in_the_admin_frees_the_lots_it_made_suspect(admin_client_, demo):
+    from lots.models import LotGenealogy
+    from lots.selectors import lot_qc_states
+
+    _hold("RAW-BEEF-001")
+    link = LotGenealogy.objects.get(parent_lot__lot_code="RAW-BEEF-001")
+    delete = reverse("admin:lots_lotgenealogy_delete", args=[link.pk])
+    assert admin_client_.post(delete, {"post": "yes"}).status_code == 302
+    states = lot_qc_states(lot_ids=list(Lot.objects.values_list("pk", flat=True)))
+    assert all(not state.held_by for state in states.values())

@@ -237,3 +237,59 @@ def test_a_lot_created_walks_its_relatives_once_after_the_commit(demo, django_ca
     # The cycle check walks down from the new lot (one query); the cache walks once, after the commit.
     assert sum(1 for sql in walks if "up(lot_id)" in sql) == 1
     assert "FG-ONE-WALK" in codes(graph("RAW-BEEF-001"))
+
+
+# --- QC state in cached graphs (issue 15) --------------------------------------------------
+
+
+def _qc(body: dict) -> dict[str, tuple]:
+    return {node["lot"]["lot_code"]: (node["qc_status"], node["held_by"]) for node in body["nodes"]}
+
+
+def _decide(code: str, decision: str) -> None:
+    body = {"lot_id": str(Lot.objects.get(lot_code=code).pk), "decision": decision}
+    if decision != "PASS":
+        body["notes"] = "Listeria on the supplier's line"
+    response = post_json(Client(), "/api/qc-decisions", body, demo_user(Role.AUDITOR))
+    assert response.status_code == 201, response.content
+
+
+def test_a_hold_and_its_release_show_in_every_cached_graph_that_holds_a_descendant(
+    demo, django_capture_on_commit_callbacks
+):
+    # OTHER is a co-ancestor of MIX unrelated to RAW: its graph shows MIX, not RAW.
+    genealogy([("RAW", "MIX"), ("OTHER", "MIX"), ("MIX", "FG")])
+    for code in ("RAW", "OTHER", "MIX", "FG"):
+        graph(code)
+    with django_capture_on_commit_callbacks(execute=True):
+        _decide("RAW", "HOLD")
+    assert _qc(graph("OTHER")) == {"OTHER": (None, []), "MIX": (None, ["RAW"]), "FG": (None, ["RAW"])}
+    assert _qc(graph("FG"))["RAW"] == ("HOLD", [])
+    assert _qc(graph("MIX", direction="down")) == {"MIX": (None, ["RAW"]), "FG": (None, ["RAW"])}
+    with django_capture_on_commit_callbacks(execute=True):
+        _decide("RAW", "PASS")
+    assert _qc(graph("OTHER"))["FG"] == (None, [])
+    assert _qc(graph("FG"))["RAW"] == ("PASS", [])
+
+
+def test_a_pass_that_changes_no_hold_updates_the_lot_in_its_relatives_cached_graphs_only(
+    demo, django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    genealogy([("RAW", "MIX"), ("MIX", "FG"), ("UNRELATED-A", "UNRELATED-B")])
+    for code in ("RAW", "FG", "UNRELATED-A"):
+        graph(code)
+    with django_capture_on_commit_callbacks(execute=True):
+        _decide("MIX", "PASS")
+    assert _qc(graph("RAW"))["MIX"] == ("PASS", [])
+    assert _qc(graph("FG"))["MIX"] == ("PASS", [])
+    assert served_from_cache(django_assert_num_queries, "UNRELATED-A")
+
+
+def test_cached_graph_bodies_equal_the_database_after_a_hold(demo, django_capture_on_commit_callbacks):
+    from lots.selectors import lot_graph_json
+
+    genealogy([("RAW", "MIX"), ("MIX", "FG")])
+    trace_cache.graph_gzip_cached(lot_code="FG")
+    with django_capture_on_commit_callbacks(execute=True):
+        _decide("RAW", "FAIL")
+    assert trace_cache.graph_json_cached(lot_code="FG") == lot_graph_json(lot_code="FG")

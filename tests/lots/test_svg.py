@@ -127,3 +127,30 @@ def test_lot_codes_are_escaped_in_the_picture():
     svg = genealogy_svg(graph, decisions={}, href=_href)
     assert "<script>" not in svg
     assert '<script>alert("x")</script>&' in _nodes(svg)
+
+
+@pytest.mark.django_db
+def test_a_suspect_lot_is_marked_and_says_which_held_lots_it_was_made_from(demo):
+    from lots.svg import SUSPECT_LABEL, SUSPECT_STROKE
+
+    graph = lot_graph(lot_code="MIX-BATCH-88")
+    ids = {node.lot.lot_code: node.lot.pk for node in graph.nodes}
+    svg = genealogy_svg(
+        graph,
+        decisions={ids["RAW-BEEF-001"]: "HOLD"},
+        suspects={ids["MIX-BATCH-88"]: ("RAW-BEEF-001",), ids["FG-DONER-X1"]: ("RAW-BEEF-001",)},
+        href=_href,
+    )
+    nodes = _nodes(svg)
+    assert {code: node.get("data-suspect") for code, node in nodes.items()} == {
+        "RAW-BEEF-001": "no",
+        "RAW-SPICE-001": "no",
+        "MIX-BATCH-88": "yes",
+        "FG-DONER-X1": "yes",
+    }
+    mix = nodes["MIX-BATCH-88"]
+    assert "suspect: made from RAW-BEEF-001" in mix.find(f"{SVG}title").text
+    assert (
+        mix.find(f"{SVG}rect").get("stroke-dasharray") == re.search(r'dasharray="([^"]+)"', SUSPECT_STROKE)[1]
+    )
+    assert SUSPECT_LABEL in svg  # the legend

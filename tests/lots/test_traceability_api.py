@@ -42,7 +42,8 @@ def test_graph_of_the_demo_mix_is_the_contract_shape(headers):
     ]
     assert (body["ancestor_count"], body["descendant_count"]) == (2, 1)
     for node in body["nodes"]:
-        assert set(node) == {"lot", "depth"}
+        assert list(node) == ["lot", "depth", "qc_status", "held_by"]
+        assert (node["qc_status"], node["held_by"]) == (None, [])
         assert set(node["lot"]) == LOT_KEYS
     mix = body["nodes"][2]["lot"]
     assert mix["id"] == DEMO_IDS["MIX-BATCH-88"]
@@ -136,20 +137,29 @@ def test_recall_of_a_raw_lot_lists_the_finished_good_with_path_length_and_weight
     response = get("/api/recall/RAW-BEEF-001", headers(Role.AUDITOR))
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"lot_code", "generated_at", "affected_count", "total_weight_kg", "lots"}
+    assert set(body) == {
+        "lot_code",
+        "generated_at",
+        "affected_count",
+        "total_weight_kg",
+        "lots",
+        "reconciliation",
+    }
     assert (body["lot_code"], body["affected_count"], body["total_weight_kg"]) == (
         "RAW-BEEF-001",
         1,
         "530.00",
     )
     [entry] = body["lots"]
-    assert set(entry) == {"lot", "path_length", "latest_decision", "latest_decision_at"}
+    assert set(entry) == {"lot", "path_length", "latest_decision", "latest_decision_at", "recalled_kg"}
     assert set(entry["lot"]) == LOT_KEYS
     assert (entry["lot"]["lot_code"], entry["path_length"], entry["latest_decision"]) == (
         "FG-DONER-X1",
         2,
         None,
     )
+    # 500 kg of beef in the 540 kg mix; the FG lot drew 530 kg of the mix: 500 x 530 / 540.
+    assert entry["recalled_kg"] == "490.74"
 
 
 def test_recall_reports_the_latest_qc_decision_of_each_finished_good(headers):
@@ -183,7 +193,14 @@ def test_recall_csv_parses_and_matches_the_json(headers):
     assert response["Content-Disposition"] == 'attachment; filename="recall-SRC.csv"'
     rows = list(csv.DictReader(io.StringIO(content.decode())))
     assert [
-        (r["lot_code"], r["lot_id"], r["weight_kg"], int(r["path_length"]), r["latest_decision"])
+        (
+            r["lot_code"],
+            r["lot_id"],
+            r["weight_kg"],
+            int(r["path_length"]),
+            r["latest_decision"],
+            r["recalled_kg"],
+        )
         for r in rows
     ] == [
         (
@@ -192,6 +209,7 @@ def test_recall_csv_parses_and_matches_the_json(headers):
             e["lot"]["weight_kg"],
             e["path_length"],
             e["latest_decision"] or "",
+            e["recalled_kg"],
         )
         for e in report["lots"]
     ]
