@@ -44,6 +44,26 @@ _DJANGO_ERROR_MESSAGES = {500: INTERNAL_ERROR, 413: "Request body too large"}
 _SOURCES = frozenset({"body", "query", "path", "header", "cookie", "form", "file"})
 
 
+# The database constraints whose violation is a conflict the contract documents (409), by
+# name, with the message the client gets. The services check these rules first (under their
+# locks) and raise Conflict themselves; the constraint answers for the races they lose and
+# for rows written behind their back. Every other violated constraint is a 500.
+CONFLICT_CONSTRAINTS: dict[str, str] = {
+    # lots.lot_code UNIQUE: PostgreSQL's name, in Django's tables and the legacy script's alike.
+    "lots_lot_code_key": "Lot code already exists",
+    "lot_genealogy_pair_uniq": "The lots are already linked",
+    "lot_genealogy_no_self_link": "A lot cannot be its own parent: that would create a cycle",
+    "flow_versions_one_draft": "The flow already has a draft",
+    "flow_versions_flow_number_uniq": "Another version of the flow took this number; try again",
+}
+
+
+def violated_constraint(exc: IntegrityError) -> str | None:
+    """The name of the constraint PostgreSQL reported for `exc` (psycopg's diagnostics)."""
+    diag = getattr(exc.__cause__, "diag", None)
+    return getattr(diag, "constraint_name", None)
+
+
 def error_body(message: str) -> dict[str, str]:
     """The body of every error but a validation error: `detail` and `error`, the same text."""
     return {"detail": message, "error": message}
@@ -101,9 +121,22 @@ def install_error_handlers(api: NinjaAPI) -> None:
         return answer(request, 500, INTERNAL_ERROR)
 
     def integrity_error(request: HttpRequest, exc: IntegrityError) -> HttpResponse:
-        # A constraint the services did not pre-check (e.g. a race they lost): a conflict, not a 500.
-        logger.info("integrity error on %s %s: %s", request.method, request.path, exc)
-        return answer(request, 409, "Conflict with existing data")
+        # A contract constraint the services did not pre-check (a race they lost) is the 409
+        # the contract names; any other violated constraint is a bug or a schema the code does
+        # not know: a 500, logged with its traceback.
+        constraint = violated_constraint(exc)
+        message = CONFLICT_CONSTRAINTS.get(constraint or "")
+        if message is None:
+            logger.error(
+                "integrity error outside the contract (constraint %s) on %s %s",
+                constraint,
+                request.method,
+                request.path,
+                exc_info=exc,
+            )
+            return answer(request, 500, INTERNAL_ERROR)
+        logger.info("conflict on %s %s: constraint %s", request.method, request.path, constraint)
+        return answer(request, 409, message)
 
     handlers: dict[type[Exception], Callable[[HttpRequest, Any], HttpResponse]] = {
         AuthenticationError: not_authenticated,

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+
+import orjson
 import pytest
-from django.test import Client
+from django.db import IntegrityError, connection, transaction
+from django.test import Client, RequestFactory
 
 from accounts.roles import Role
+from flowviz.http.errors import CONFLICT_CONSTRAINTS
 from lots import selectors
+from lots.models import Lot, LotGenealogy
 from tests.api_support import demo_user, error_body, get_json, post_json
 
 FRONTEND = "https://flowviz.example.com"
@@ -143,3 +149,57 @@ def test_docs_page_is_served():
     response = Client().get("/api/docs")
     assert response.status_code == 200
     assert b"openapi.json" in response.content
+
+
+# --- IntegrityError: the contract's constraints are 409, anything else a 500 (issue 14, #18) ---
+
+
+def _integrity_error_from_postgresql(statement: str, params: list) -> IntegrityError:
+    """A real IntegrityError, as PostgreSQL reports the violated constraint."""
+    with pytest.raises(IntegrityError) as caught, transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(statement, params)
+    return caught.value
+
+
+def test_a_violated_contract_constraint_is_a_409_logged_at_info(demo, caplog):
+    from flowviz.api import api
+
+    link = LotGenealogy.objects.first()
+    exc = _integrity_error_from_postgresql(
+        "INSERT INTO lot_genealogy (id, parent_lot_id, child_lot_id, linked_at)"
+        " VALUES (gen_random_uuid(), %s, %s, now())",
+        [link.parent_lot_id, link.child_lot_id],
+    )
+    with caplog.at_level(logging.INFO, logger="flowviz.api"):
+        response = api.on_exception(RequestFactory().post("/api/lots/X/parents"), exc)
+    assert response.status_code == 409
+    assert orjson.loads(response.content) == error_body("The lots are already linked")
+    assert [record.levelno for record in caplog.records if record.name == "flowviz.api"] == [logging.INFO]
+
+
+def test_every_contract_constraint_named_for_409_exists_in_the_database(db):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT conname FROM pg_constraint"
+            " UNION SELECT indexname FROM pg_indexes WHERE schemaname = 'public'"
+        )
+        names = {row[0] for row in cursor.fetchall()}
+    assert set(CONFLICT_CONSTRAINTS) <= names
+
+
+def test_an_integrity_error_outside_the_contract_is_a_500_logged_at_error(demo, caplog):
+    # A constraint the code knows nothing of (say, added by a DBA): not the client's conflict.
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the seed's deferred checks, before DDL
+        cursor.execute(
+            "ALTER TABLE lots ADD CONSTRAINT lots_no_forbidden_code CHECK (lot_code <> 'FORBIDDEN')"
+        )
+    with caplog.at_level(logging.INFO, logger="flowviz.api"):
+        client = Client(raise_request_exception=False)
+        response = post_json(client, "/api/lots", {"lot_code": "FORBIDDEN"}, demo_user(Role.ADMIN))
+    assert response.status_code == 500
+    assert response.json() == error_body("Internal server error")
+    errors = [record for record in caplog.records if record.name == "flowviz.api"]
+    assert [record.levelno for record in errors] == [logging.ERROR]
+    assert "lots_no_forbidden_code" in errors[0].getMessage()
+    assert not Lot.objects.filter(lot_code="FORBIDDEN").exists()
