@@ -12,3 +12,8 @@ application = get_asgi_application()
 from flowviz.http.asgi import with_api_fast_path  # noqa: E402
 
 application = with_api_fast_path(application)
+
+# Once per server process: a production server must not run in the legacy demo mode unnoticed.
+from accounts.checks import passwordless_login_warn  # noqa: E402
+
+passwordless_login_warn()

@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.management import call_command
 from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -488,6 +489,14 @@ def _password_notes(connection: BaseDatabaseWrapper, plan: AdoptionPlan) -> None
         plan.notes.append(
             f"{other} user(s) have an auth.users password that is not a bcrypt hash; "
             "they cannot log in until a password is set (manage.py changepassword)."
+        )
+    if other + without:
+        # Accounts without a usable password log in by email alone in the legacy demo mode.
+        mode = "on here: they can" if settings.PASSWORDLESS_LOGIN else "off here: they cannot"
+        plan.notes.append(
+            f"{other + without} adopted user(s) can log in without a password while "
+            f"PASSWORDLESS_LOGIN is on ({mode} now). Give each a password with "
+            "`manage.py changepassword <email>`, then turn PASSWORDLESS_LOGIN off."
         )
 
 

@@ -306,6 +306,16 @@ def test_adoption_succeeds_and_says_what_it_did(adopted_template):
     assert "2 user(s) keep their bcrypt password; 1 have none." in result.stdout
 
 
+def test_adoption_reports_the_users_who_can_log_in_without_a_password_and_how_to_give_them_one(
+    adopted_template,
+):
+    _, result = adopted_template
+    assert (
+        "1 adopted user(s) can log in without a password while PASSWORDLESS_LOGIN is on "
+        "(off here: they cannot now). Give each a password with `manage.py changepassword <email>`"
+    ) in result.stdout
+
+
 def test_every_legacy_row_keeps_its_values(legacy_template, adopted_template):
     template, columns = legacy_template
     before = _rows(template, columns)
