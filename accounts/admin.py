@@ -1,11 +1,13 @@
 from django.contrib import admin
 
 from accounts.models import User
+from accounts.services import user_update
 
 
 @admin.register(User)
 class UserAdmin(admin.ModelAdmin):
-    """Users. The role decides the admin rights: saving a new role moves the user's group."""
+    """Users. The role decides the admin rights (the database derives is_staff and the role
+    group from it); the form writes through the user service like every other path."""
 
     list_display = ("email", "full_name", "role", "is_active", "is_staff", "last_login", "created_at")
     list_filter = ("role", "is_active")
@@ -31,3 +33,6 @@ class UserAdmin(admin.ModelAdmin):
         if obj is None or obj.pk is None:
             return "-"
         return ", ".join(obj.groups.order_by("name").values_list("name", flat=True)) or "none"
+
+    def save_model(self, request, obj, form, change):
+        user_update(user=obj, fields=form.changed_data if change else ())

@@ -10,7 +10,7 @@ from django.db import models
 from django.db.models.functions import Lower, Now
 from django.utils import timezone
 
-from accounts.roles import STAFF_ROLES, Role, user_role_groups_sync
+from accounts.roles import Role
 
 
 class UserManager(BaseUserManager["User"]):
@@ -56,7 +56,9 @@ class User(AbstractBaseUser, PermissionsMixin):
         db_default=False,
         help_text="Has every permission without them being assigned.",
     )
-    # Derived from role (see STAFF_ROLES); stored because Django's admin reads the column.
+    # Derived from role (STAFF_ROLES) and is_superuser by a trigger on every INSERT and UPDATE
+    # (migration accounts/0004), which also keeps the role groups in step; stored because
+    # Django's admin reads the column. Never written by the application.
     is_staff = models.BooleanField(default=False, db_default=False, editable=False)
 
     objects = UserManager()
@@ -79,24 +81,6 @@ class User(AbstractBaseUser, PermissionsMixin):
     def clean(self) -> None:
         super().clean()
         self.email = self.__class__.objects.normalize_email(self.email).lower()
-
-    @classmethod
-    def from_db(cls, db, field_names, values):
-        user = super().from_db(db, field_names, values)
-        user._role_in_db = user.__dict__.get("role")
-        return user
-
-    def save(self, *args, **kwargs) -> None:
-        self.is_staff = self.role in STAFF_ROLES or self.is_superuser
-        update_fields = kwargs.get("update_fields")
-        if update_fields is not None and "role" in update_fields:
-            kwargs["update_fields"] = {*update_fields, "is_staff"}
-        role_changed = self._state.adding or getattr(self, "_role_in_db", None) != self.role
-        super().save(*args, **kwargs)
-        if role_changed and (update_fields is None or "role" in update_fields):
-            # The admin rights follow the role, whichever way the role was changed.
-            user_role_groups_sync(self, role=self.role)
-            self._role_in_db = self.role
 
     @property
     def has_password(self) -> bool:

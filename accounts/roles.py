@@ -1,15 +1,15 @@
 """The roles, and what each may do in the admin, expressed as Django groups and permissions.
 
-A user's `role` is the source of truth; `User.save()` keeps the user's role group in step
-(see `user_role_groups_sync`), so every way of changing a role (admin form, command, API)
-gives the same admin rights. The groups themselves are created by the data migration
+A user's `role` is the source of truth; triggers on the `users` table (migration
+accounts/0004) derive `is_staff` and the user's role group from it on every INSERT and UPDATE,
+so every way of changing a role (admin form, command, API, `QuerySet.update`, raw SQL, the
+legacy server) gives the same admin rights. The groups themselves are created by the data migration
 accounts/0002_role_groups, which calls `role_groups_sync` with the historical app registry.
 accounts.models imports this module, never the other way round.
 """
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING
 
 from django.apps import apps as global_apps
@@ -17,9 +17,6 @@ from django.db import models
 
 if TYPE_CHECKING:
     from django.apps.registry import Apps
-    from django.contrib.auth.models import PermissionsMixin
-
-logger = logging.getLogger(__name__)
 
 
 class Role(models.TextChoices):
@@ -97,23 +94,3 @@ def role_groups_sync(apps: Apps = global_apps) -> None:
     ):
         group, _ = group_model.objects.get_or_create(name=name)
         group.permissions.set(permission_ids)
-
-
-def user_role_groups_sync(user: PermissionsMixin, *, role: str) -> None:
-    """Put the (saved) user in the group of `role` and out of the other role groups.
-
-    Groups that are not role groups (added by hand for special cases) are left alone.
-    """
-    from django.contrib.auth.models import Group
-
-    wanted = ROLE_GROUPS.get(role)
-    current = set(user.groups.filter(name__in=ROLE_GROUPS.values()).values_list("name", flat=True))
-    stale = current - {wanted}
-    if stale:
-        user.groups.remove(*Group.objects.filter(name__in=stale))
-    if wanted and wanted not in current:
-        group = Group.objects.filter(name=wanted).first()
-        if group is None:
-            logger.warning("role group %r is missing; run `manage.py migrate`", wanted)
-        else:
-            user.groups.add(group)

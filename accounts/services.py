@@ -3,6 +3,7 @@ hash, stamp last_login, issue a token). The admin, the commands and the API all 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -41,18 +42,49 @@ def user_create(
         user.set_unusable_password()
     user.full_clean()
     user.save()
+    _derived_access_read(user)
     return user
+
+
+def _derived_access_read(user: User) -> None:
+    # is_staff and the role group are written by the database's triggers (migration
+    # accounts/0004) from role and is_superuser: read back what they made of this write.
+    user.refresh_from_db(fields=["is_staff"])
 
 
 @transaction.atomic
 def user_set_role(*, user: User, role: str) -> User:
-    """Change a user's role; `User.save()` moves the user to the role's admin group."""
+    """Change a user's role; the database moves the user to the role's admin group."""
     locked = User.objects.select_for_update().get(pk=user.pk)
     locked.role = role
     locked.full_clean()
-    locked.save()
+    locked.save(update_fields=["role"])
+    _derived_access_read(locked)
     user.role, user.is_staff = locked.role, locked.is_staff
     return locked
+
+
+# What the admin's user form may change (is_staff and the groups follow role and is_superuser).
+USER_EDITABLE_FIELDS = frozenset({"email", "full_name", "role", "is_active", "is_superuser"})
+
+
+@transaction.atomic
+def user_update(*, user: User, fields: Iterable[str]) -> User:
+    """Save `user` (an instance carrying the new values): the `fields` that changed, or the
+    whole row for a new instance (the admin's add form). The admin's user form writes here.
+
+    Raises ValidationError for a bad value, ValueError for a field not editable this way.
+    """
+    changed = set(fields)
+    if unknown := changed - USER_EDITABLE_FIELDS:
+        raise ValueError(f"not editable here: {sorted(unknown)}")
+    user.full_clean()
+    if user._state.adding:
+        user.save(force_insert=True)
+    elif changed:
+        user.save(update_fields=changed)
+    _derived_access_read(user)
+    return user
 
 
 class InvalidCredentials(Exception):
