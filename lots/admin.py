@@ -11,12 +11,18 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from accounts.roles import STAFF_ROLES
-from flowviz.core.admin import ReadOnlyAdminMixin
-from lots.changes import genealogy_changed, lot_edited
+from flowviz.core.admin import ReadOnlyAdminMixin, ServiceWriteAdminMixin
+from lots.changes import genealogy_changed
 from lots.drills import DRILL_FILES, drill_file_name, drill_summary, recall_drill_run
 from lots.models import Lot, LotGenealogy, RecallDrill
 from lots.selectors import lot_graph, lot_suspicion_causes, suspect_lot_condition
-from lots.services import genealogy_links_edit
+from lots.services import (
+    genealogy_link_add,
+    genealogy_link_delete,
+    genealogy_link_update,
+    lot_create,
+    lot_update,
+)
 from lots.svg import genealogy_svg
 
 # How far the picture reaches each way, and how many lots a column shows before collapsing.
@@ -66,7 +72,7 @@ def _may_run_mock_recalls(request) -> bool:
 
 
 @admin.register(Lot)
-class LotAdmin(admin.ModelAdmin):
+class LotAdmin(ServiceWriteAdminMixin, admin.ModelAdmin):
     list_display = (
         "lot_code",
         "lot_type",
@@ -83,7 +89,8 @@ class LotAdmin(admin.ModelAdmin):
     list_select_related = ("production_run", "phase")
     date_hierarchy = "created_at"
     autocomplete_fields = ("production_run", "phase", "operator")
-    readonly_fields = ("id",)
+    # created_at is the database's (as for the API's lots).
+    readonly_fields = ("id", "created_at")
     fields = (
         "id",
         "lot_code",
@@ -142,52 +149,54 @@ class LotAdmin(admin.ModelAdmin):
                 messages.SUCCESS,
             )
 
-    # Admin edits of a lot go through the same cache hook as the API's writes; a rename
-    # also retires what is cached under the old code.
-    def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        lot_edited(lot_id=obj.pk, previous_lot_code=form.initial.get("lot_code") if change else None)
+    # Adding a lot is the API's lot_create; an edit is lot_update (its row locked like a
+    # consumer's, the weight never below what its children drew). Both retire cached answers.
+    def service_save(self, request, form, change):
+        fields = {
+            name: form.cleaned_data[name]
+            for name in ("lot_code", "lot_type", "weight_kg", "temperature_c", "metadata")
+            if name in form.cleaned_data
+        }
+        refs = {
+            f"{name}_id": getattr(form.cleaned_data.get(name), "pk", None)
+            for name in ("production_run", "phase", "operator")
+            if name in form.cleaned_data
+        }
+        if change:
+            return lot_update(lot_id=form.instance.pk, **fields, **refs)
+        return lot_create(actor=request.user, **fields, **refs)
 
-    def delete_model(self, request, obj):
+    def service_delete(self, request, obj):
         genealogy_changed(lot_ids=[obj.pk], removing=True)
-        super().delete_model(request, obj)
-
-    def delete_queryset(self, request, queryset):
-        genealogy_changed(lot_ids=list(queryset.values_list("pk", flat=True)), removing=True)
-        super().delete_queryset(request, queryset)
+        obj.delete()
 
 
 @admin.register(LotGenealogy)
-class LotGenealogyAdmin(admin.ModelAdmin):
+class LotGenealogyAdmin(ServiceWriteAdminMixin, admin.ModelAdmin):
+    """Genealogy links. Every write is a service's, with the API's rules and locks: no cycle,
+    no HOLD/FAIL or suspect parent, the parent's mass balance (lots.services)."""
+
     list_display = ("parent_lot", "child_lot", "quantity_used_kg", "linked_at")
     search_fields = ("parent_lot__lot_code", "child_lot__lot_code")
     list_select_related = ("parent_lot", "child_lot")
     autocomplete_fields = ("parent_lot", "child_lot")
     date_hierarchy = "linked_at"
+    fields = ("parent_lot", "child_lot", "quantity_used_kg", "linked_at")
+    readonly_fields = ("linked_at",)
 
-    # Links written here skip the consumption rules, so each write makes the suspicion of the
-    # lots it touches exact again (lots.services.genealogy_links_edit: a link from a held lot
-    # makes the child suspect, removing one may free it).
-    def save_model(self, request, obj, form, change):
-        # A link moved to other lots also changes the graphs of the lots it used to join:
-        # walking from its former ends (still in the form's initial data) finds them.
-        former_ends = [form.initial.get(name) for name in ("parent_lot", "child_lot")] if change else []
-        ends = [obj.parent_lot_id, obj.child_lot_id, *filter(None, former_ends)]
-        with genealogy_links_edit(lot_ids=ends):
-            super().save_model(request, obj, form, change)
-        genealogy_changed(lot_ids=ends)
+    def service_save(self, request, form, change):
+        link = {
+            "parent_lot_id": form.cleaned_data["parent_lot"].pk,
+            "child_lot_id": form.cleaned_data["child_lot"].pk,
+            "quantity_used_kg": form.cleaned_data.get("quantity_used_kg"),
+            "actor": request.user,
+        }
+        if change:
+            return genealogy_link_update(link_id=form.instance.pk, **link)
+        return genealogy_link_add(**link)
 
-    def delete_model(self, request, obj):
-        ends = [obj.parent_lot_id, obj.child_lot_id]
-        genealogy_changed(lot_ids=ends, removing=True)
-        with genealogy_links_edit(lot_ids=ends):
-            super().delete_model(request, obj)
-
-    def delete_queryset(self, request, queryset):
-        lot_ids = [lot for pair in queryset.values_list("parent_lot_id", "child_lot_id") for lot in pair]
-        genealogy_changed(lot_ids=lot_ids, removing=True)
-        with genealogy_links_edit(lot_ids=lot_ids):
-            super().delete_queryset(request, queryset)
+    def service_delete(self, request, obj):
+        genealogy_link_delete(link_id=obj.pk)
 
 
 # What a drill found, in the list and on its page.

@@ -100,9 +100,8 @@ def holds_changed() -> None:
 
 
 def lot_edited(*, lot_id: uuid.UUID, previous_lot_code: str | None = None) -> None:
-    """For the admin's `save_model` (inside its transaction), after saving a lot.
-
-    The admin must not put domain logic in a post_save signal; it calls this instead. Pass
-    the code the lot had before the edit, so entries under a renamed lot's old code go too.
+    """For `lots.services.lot_update` (the admin's lot form; inside its transaction), after
+    saving a lot. Pass the code the lot had before the edit, so entries under a renamed lot's
+    old code go too.
     """
     genealogy_changed(lot_ids=[lot_id], lot_codes=[previous_lot_code] if previous_lot_code else [])

@@ -10,9 +10,9 @@ way, so it cannot slip in between the check and the link.
 Lock order (every writer takes what it needs in this order, never the other way round):
 
 1. HOLDS_LOCK (lots.holds, transaction-level advisory lock): SHARED by every write that
-   consumes lots (lot_create with parents, lot_parents_add) and by a PASS; EXCLUSIVE by a
-   HOLD/FAIL (before it walks the held lot's descendants), by the admin's genealogy edits
-   and by the suspicion rebuild. Consumers do not block each other; a HOLD waits for the
+   consumes lots (lot_create with parents, lot_parents_add, genealogy_link_add) and by a PASS;
+   EXCLUSIVE by a HOLD/FAIL (before it walks the held lot's descendants), by the admin's link
+   changes and deletions (genealogy_link_update/_delete) and by the suspicion rebuild. Consumers do not block each other; a HOLD waits for the
    consumptions in flight, then walks everything they committed, and no consumption can
    start until the HOLD commits: a HOLD that commits first blocks every later consumption
    of any descendant (by commit order, not by timing).
@@ -39,7 +39,7 @@ from flowviz.core.errors import Conflict, FieldInvalid
 from flowviz.ops import metrics
 from flowviz.production.models import Phase, ProductionRun
 from lots import holds
-from lots.changes import genealogy_changed, holds_changed
+from lots.changes import genealogy_changed, holds_changed, lot_edited
 from lots.models import Lot, LotGenealogy
 from lots.selectors import lot_descendant_ids, lot_qc_states
 from quality.models import Decision, QcDecision
@@ -120,11 +120,23 @@ def _check_consumable(parents: dict[ParentRef, Lot]) -> None:
             )
 
 
-def _write_links(child: Lot, parents: dict[ParentRef, Lot]) -> list[LotGenealogy]:
+def _write_links(
+    child: Lot,
+    parents: dict[ParentRef, Lot],
+    *,
+    ids: Sequence[uuid.UUID] | None = None,
+    linked_at: Any = None,
+) -> list[LotGenealogy]:
     links = [
         LotGenealogy(parent_lot=lot, child_lot=child, quantity_used_kg=ref.quantity_used_kg)
         for ref, lot in parents.items()
     ]
+    # A link moved by the admin keeps its identity and date.
+    for link, link_id in zip(links, ids or (), strict=False):
+        link.pk = link_id
+    if linked_at is not None:
+        for link in links:
+            link.linked_at = linked_at
     for link in links:
         link.full_clean(
             exclude=["parent_lot", "child_lot"], validate_unique=False, validate_constraints=False
@@ -208,31 +220,139 @@ def lot_create(
     return lot
 
 
-@transaction.atomic
-def lot_parents_add(*, lot_code: str, actor: User, parents: Sequence[ParentRef]) -> list[LotGenealogy]:
-    """Link more ingredients to an existing lot (same rules as at creation, plus no cycle)."""
-    holds.holds_lock(exclusive=False)
+def _link_existing_lock() -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LINK_EXISTING_LOCK])
-    child = Lot.objects.filter(lot_code=lot_code).first()
-    if child is None:
-        raise Http404("Lot not found")
-    locked_parents = _lock_parents(parents)
+
+
+def _check_linkable(child: Lot, parents: dict[ParentRef, Lot]) -> None:
+    """Links from `parents` to the existing lot `child`: no cycle, no duplicate, and the
+    consumption rules. Call with HOLDS_LOCK, _LINK_EXISTING_LOCK and the parents locked."""
     descendants = lot_descendant_ids(lot_id=child.pk)
-    for lot in locked_parents.values():
+    for lot in parents.values():
         if lot.pk == child.pk or lot.pk in descendants:
             raise Conflict(f"Linking {lot.lot_code} as a parent of {child.lot_code} would create a cycle")
     already_linked = set(
         LotGenealogy.objects.filter(
-            child_lot_id=child.pk, parent_lot_id__in=[p.pk for p in locked_parents.values()]
+            child_lot_id=child.pk, parent_lot_id__in=[p.pk for p in parents.values()]
         ).values_list("parent_lot__lot_code", flat=True)
     )
     if already_linked:
         raise Conflict(f"Lot {child.lot_code} is already linked to parent {sorted(already_linked)[0]}")
-    _check_consumable(locked_parents)
+    _check_consumable(parents)
+
+
+@transaction.atomic
+def lot_parents_add(*, lot_code: str, actor: User, parents: Sequence[ParentRef]) -> list[LotGenealogy]:
+    """Link more ingredients to an existing lot (same rules as at creation, plus no cycle)."""
+    holds.holds_lock(exclusive=False)
+    _link_existing_lock()
+    child = Lot.objects.filter(lot_code=lot_code).first()
+    if child is None:
+        raise Http404("Lot not found")
+    locked_parents = _lock_parents(parents)
+    _check_linkable(child, locked_parents)
     links = _write_links(child, locked_parents)
     genealogy_changed(links=[(parent.pk, child.pk) for parent in locked_parents.values()])
     return links
+
+
+def _lot_code_of(lot_id: uuid.UUID | None, field: str) -> str:
+    code = Lot.objects.filter(pk=lot_id).values_list("lot_code", flat=True).first()
+    if code is None:
+        raise FieldInvalid((field,), f"Lot {lot_id} does not exist")
+    return code
+
+
+@transaction.atomic
+def genealogy_link_add(
+    *, parent_lot_id: uuid.UUID, child_lot_id: uuid.UUID, quantity_used_kg: Decimal | None, actor: User
+) -> LotGenealogy:
+    """One link written by hand (the admin's link form): the rules and locks of lot_parents_add."""
+    ref = ParentRef(loc=(), lot_id=parent_lot_id, quantity_used_kg=quantity_used_kg)
+    (link,) = lot_parents_add(lot_code=_lot_code_of(child_lot_id, "child_lot"), actor=actor, parents=[ref])
+    return link
+
+
+@transaction.atomic
+def genealogy_link_update(
+    *,
+    link_id: uuid.UUID,
+    parent_lot_id: uuid.UUID,
+    child_lot_id: uuid.UUID,
+    quantity_used_kg: Decimal | None,
+    actor: User,
+) -> LotGenealogy:
+    """Change a link (the admin's link form): move it to other lots or change its quantity.
+
+    Judged as if the link were written anew, with its old self left out of the cycle walk and
+    of the parent's mass balance. It keeps its id and `linked_at`. Locks: HOLDS_LOCK exclusive
+    (moving a link off a held lot may free lots it made suspect), then as lot_parents_add.
+    """
+    link = LotGenealogy.objects.filter(pk=link_id).first()
+    if link is None:
+        raise Http404("Link not found")
+    ends = [link.parent_lot_id, link.child_lot_id, parent_lot_id, child_lot_id]
+    genealogy_changed(lot_ids=ends, removing=True)
+    with genealogy_links_edit(lot_ids=ends):
+        _link_existing_lock()
+        link = LotGenealogy.objects.select_for_update().filter(pk=link_id).first()
+        if link is None:
+            raise Http404("Link not found")
+        linked_at = link.linked_at
+        link.delete()
+        child = Lot.objects.filter(pk=child_lot_id).first()
+        if child is None:
+            raise FieldInvalid(("child_lot",), f"Lot {child_lot_id} does not exist")
+        ref = ParentRef(loc=(), lot_id=parent_lot_id, quantity_used_kg=quantity_used_kg)
+        locked_parents = _lock_parents([ref])
+        _check_linkable(child, locked_parents)
+        (moved,) = _write_links(child, locked_parents, ids=[link_id], linked_at=linked_at)
+    genealogy_changed(lot_ids=ends)
+    return moved
+
+
+@transaction.atomic
+def genealogy_link_delete(*, link_id: uuid.UUID) -> None:
+    """Delete a link (the admin): the suspicion it carried is made exact again."""
+    link = LotGenealogy.objects.filter(pk=link_id).first()
+    if link is None:
+        return
+    ends = [link.parent_lot_id, link.child_lot_id]
+    genealogy_changed(lot_ids=ends, removing=True)
+    with genealogy_links_edit(lot_ids=ends):
+        LotGenealogy.objects.filter(pk=link_id).delete()
+
+
+@transaction.atomic
+def lot_update(*, lot_id: uuid.UUID, **fields: Any) -> Lot:
+    """Change a lot's fields (the admin's lot form; the API does not edit lots).
+
+    Locks the lot's row as a consumer of it does, so its weight cannot drop below what its
+    children already drew from it. Raises Conflict for a taken code or too low a weight.
+    """
+    lot = Lot.objects.select_for_update().filter(pk=lot_id).first()
+    if lot is None:
+        raise Http404("Lot not found")
+    previous_code = lot.lot_code
+    for name, value in fields.items():
+        setattr(lot, name, value)
+    lot.full_clean(
+        exclude=["production_run", "phase", "operator"], validate_unique=False, validate_constraints=False
+    )
+    if lot.weight_kg is not None:
+        children = LotGenealogy.objects.filter(parent_lot_id=lot.pk)
+        drawn = children.aggregate(total=Sum("quantity_used_kg"))["total"]
+        if drawn is not None and drawn > lot.weight_kg:
+            raise Conflict(
+                f"Mass balance: {drawn:.2f} kg of lot {lot.lot_code} is already used by its children; "
+                f"its weight cannot be {lot.weight_kg:.2f} kg"
+            )
+    if lot.lot_code != previous_code and Lot.objects.filter(lot_code=lot.lot_code).exists():
+        raise Conflict("Lot code already exists")
+    lot.save()
+    lot_edited(lot_id=lot.pk, previous_lot_code=previous_code)
+    return lot
 
 
 @transaction.atomic

@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import Count, OuterRef, Subquery, Sum
 from django.utils.html import format_html
 
+from flowviz.core.admin import ServiceWriteAdminMixin
 from flowviz.core.errors import Conflict, FieldInvalid, Refused
 from flowviz.core.forms import BilingualField
 from flowviz.http.errors import field_path
@@ -396,7 +397,7 @@ class FlowVersionForm(forms.ModelForm):
 
 
 @admin.register(FlowVersion)
-class FlowVersionAdmin(admin.ModelAdmin):
+class FlowVersionAdmin(ServiceWriteAdminMixin, admin.ModelAdmin):
     form = FlowVersionForm
     list_display = ("flow_definition", "version_num", "status", "published_at", "published_by", "created_at")
     list_filter = ("status", "published_at")
@@ -434,13 +435,16 @@ class FlowVersionAdmin(admin.ModelAdmin):
             }
         return super().change_view(request, object_id, form_url, extra_context)
 
-    def save_model(self, request, obj, form, change):
-        saved = services.flow_version_graph_update(
-            flow_id=obj.flow_definition_id, version_num=obj.version_num, graph_schema=obj.graph_schema
+    # The API's service, its refusal (e.g. the version was published meanwhile) a form error.
+    def service_save(self, request, form, change):
+        version = form.instance
+        return services.flow_version_graph_update(
+            flow_id=version.flow_definition_id,
+            version_num=version.version_num,
+            graph_schema=form.cleaned_data["graph_schema"],
         )
-        _copy_saved(obj, saved)
 
-    def delete_model(self, request, obj):
+    def service_delete(self, request, obj):
         services.flow_version_delete(flow_id=obj.flow_definition_id, version_num=obj.version_num)
 
     def delete_queryset(self, request, queryset):

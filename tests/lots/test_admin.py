@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from decimal import Decimal
 
 import orjson
@@ -11,7 +12,7 @@ from django.urls import reverse
 from accounts.roles import Role
 from flowviz.production.models import ProductionRun
 from lots import cache as trace_cache
-from lots.models import Lot
+from lots.models import Lot, LotGenealogy
 from quality.models import QcDecision
 from tests.admin_support import user_with_role
 
@@ -166,7 +167,7 @@ def test_a_link_moved_in_the_admin_retires_the_graphs_of_the_lots_it_used_to_joi
     form = {
         "parent_lot": str(spice.pk),
         "child_lot": str(link.child_lot_id),
-        "quantity_used_kg": "30.00",
+        "quantity_used_kg": "10.00",  # RAW-SPICE-001 has 10 of its 50 kg left
         "linked_at_0": link.linked_at.strftime("%Y-%m-%d"),
         "linked_at_1": link.linked_at.strftime("%H:%M:%S"),
     }
@@ -212,21 +213,28 @@ def test_the_lot_list_filters_suspect_lots(manager_client, demo):
     assert sorted(lot.lot_code for lot in clean) == ["RAW-BEEF-001", "RAW-SPICE-001"]
 
 
-def test_a_link_added_in_the_admin_from_a_held_lot_makes_the_child_suspect(admin_client_, demo):
-    from lots.selectors import lot_qc_states
-
-    _hold("RAW-SPICE-001")
-    new = Lot.objects.create(lot_code="FG-NEW", lot_type="FG")
-    form = {
-        "parent_lot": str(Lot.objects.get(lot_code="RAW-SPICE-001").pk),
-        "child_lot": str(new.pk),
-        "quantity_used_kg": "1.00",
-        "linked_at_0": "2026-01-05",
-        "linked_at_1": "08:00:00",
+def _link_form(parent: str, child: str, quantity: str) -> dict[str, str]:
+    return {
+        "parent_lot": str(Lot.objects.get(lot_code=parent).pk),
+        "child_lot": str(Lot.objects.get(lot_code=child).pk),
+        "quantity_used_kg": quantity,
     }
-    response = admin_client_.post(reverse("admin:lots_lotgenealogy_add"), form)
-    assert response.status_code == 302, response.context["adminform"].form.errors
-    assert lot_qc_states(lot_ids=[new.pk])[new.pk].held_by == (("RAW-SPICE-001", "HOLD"),)
+
+
+def _form_errors(response) -> list[str]:
+    form = response.context["adminform"].form
+    return [message for messages in form.errors.values() for message in messages]
+
+
+def test_a_link_from_a_held_lot_is_refused_by_the_admin_form(admin_client_, demo):
+    _hold("RAW-SPICE-001")
+    Lot.objects.create(lot_code="FG-NEW", lot_type="FG")
+    response = admin_client_.post(
+        reverse("admin:lots_lotgenealogy_add"), _link_form("RAW-SPICE-001", "FG-NEW", "1.00")
+    )
+    assert response.status_code == 200
+    assert _form_errors(response) == ["Parent lot RAW-SPICE-001 has QC status HOLD and cannot be consumed"]
+    assert not LotGenealogy.objects.filter(child_lot__lot_code="FG-NEW").exists()
 
 
 def test_a_link_deleted_in_the_admin_frees_the_lots_it_made_suspect(admin_client_, demo):
@@ -239,3 +247,101 @@ def test_a_link_deleted_in_the_admin_frees_the_lots_it_made_suspect(admin_client
     assert admin_client_.post(delete, {"post": "yes"}).status_code == 302
     states = lot_qc_states(lot_ids=list(Lot.objects.values_list("pk", flat=True)))
     assert all(not state.held_by for state in states.values())
+
+
+# --- The admin writes through the API's services, with their rules (issue 14, item 16) ----------
+
+
+@pytest.fixture
+def chain(db):
+    """L0 → L1 → ... → L29 (each made from the one before), 1 kg drawn per link."""
+    lots = [Lot.objects.create(lot_code=f"L{n}", lot_type="MIX", weight_kg=Decimal("10")) for n in range(30)]
+    LotGenealogy.objects.bulk_create(
+        LotGenealogy(parent_lot=parent, child_lot=child, quantity_used_kg=Decimal("1"))
+        for parent, child in itertools.pairwise(lots)
+    )
+    return lots
+
+
+CYCLE = "Linking L29 as a parent of L0 would create a cycle"
+TOO_MUCH = (
+    "Mass balance exceeded for parent lot TEN-KG: "
+    "0.00 kg of 10.00 kg already used, 99999.00 kg more requested"
+)
+
+
+def test_the_admin_link_form_refuses_a_link_that_closes_a_cycle(admin_client_, chain):
+    response = admin_client_.post(reverse("admin:lots_lotgenealogy_add"), _link_form("L29", "L0", "1.00"))
+    assert response.status_code == 200
+    assert _form_errors(response) == [CYCLE]
+    assert not LotGenealogy.objects.filter(parent_lot__lot_code="L29").exists()
+
+
+def test_the_admin_link_form_refuses_a_link_changed_into_one_that_closes_a_cycle(admin_client_, chain):
+    Lot.objects.create(lot_code="X", lot_type="RAW", weight_kg=Decimal("5"))
+    link = LotGenealogy.objects.create(
+        parent_lot=Lot.objects.get(lot_code="X"), child_lot=chain[0], quantity_used_kg=Decimal("1")
+    )
+    url = reverse("admin:lots_lotgenealogy_change", args=[link.pk])
+    response = admin_client_.post(url, _link_form("L29", "L0", "1.00"))
+    assert response.status_code == 200
+    assert _form_errors(response) == [CYCLE]
+    link.refresh_from_db()
+    assert link.parent_lot.lot_code == "X"
+
+
+def test_the_admin_link_form_refuses_drawing_more_than_the_parent_weighs(admin_client_, db):
+    Lot.objects.create(lot_code="TEN-KG", lot_type="RAW", weight_kg=Decimal("10"))
+    Lot.objects.create(lot_code="BIG", lot_type="MIX")
+    response = admin_client_.post(
+        reverse("admin:lots_lotgenealogy_add"), _link_form("TEN-KG", "BIG", "99999.00")
+    )
+    assert response.status_code == 200
+    assert _form_errors(response) == [TOO_MUCH]
+    assert not LotGenealogy.objects.exists()
+
+
+def test_the_admin_link_form_refuses_raising_a_links_draw_beyond_the_parent_weight(admin_client_, db):
+    ten = Lot.objects.create(lot_code="TEN-KG", lot_type="RAW", weight_kg=Decimal("10"))
+    big = Lot.objects.create(lot_code="BIG", lot_type="MIX")
+    link = LotGenealogy.objects.create(parent_lot=ten, child_lot=big, quantity_used_kg=Decimal("4"))
+    url = reverse("admin:lots_lotgenealogy_change", args=[link.pk])
+    response = admin_client_.post(url, _link_form("TEN-KG", "BIG", "99999.00"))
+    assert response.status_code == 200
+    # The link's own 4 kg are not counted twice: it is judged as if written anew.
+    assert _form_errors(response) == [TOO_MUCH]
+    link.refresh_from_db()
+    assert link.quantity_used_kg == Decimal("4")
+    assert admin_client_.post(url, _link_form("TEN-KG", "BIG", "10.00")).status_code == 302
+
+
+def test_the_admin_link_form_refuses_a_suspect_parent(admin_client_, demo):
+    _hold("RAW-BEEF-001")
+    Lot.objects.create(lot_code="FG-NEW", lot_type="FG")
+    response = admin_client_.post(
+        reverse("admin:lots_lotgenealogy_add"), _link_form("MIX-BATCH-88", "FG-NEW", "1.00")
+    )
+    assert response.status_code == 200
+    assert _form_errors(response) == ["Parent lot MIX-BATCH-88 is suspect: made from RAW-BEEF-001 (HOLD)"]
+    assert not LotGenealogy.objects.filter(child_lot__lot_code="FG-NEW").exists()
+
+
+def test_the_admin_lot_form_refuses_a_weight_below_what_the_children_drew(admin_client_, demo):
+    mix = Lot.objects.get(lot_code="MIX-BATCH-88")
+    drawn = LotGenealogy.objects.filter(parent_lot=mix).values_list("quantity_used_kg", flat=True).get()
+    response = admin_client_.post(_change_url(mix), _admin_lot_form("MIX-BATCH-88", "1.00"))
+    assert response.status_code == 200
+    assert _form_errors(response) == [
+        f"Mass balance: {drawn:.2f} kg of lot MIX-BATCH-88 is already used by its children; "
+        "its weight cannot be 1.00 kg"
+    ]
+    mix.refresh_from_db()
+    assert mix.weight_kg == Decimal("540.00")
+
+
+def test_a_lot_added_in_the_admin_is_registered_by_the_service(admin_client_, db):
+    response = admin_client_.post(reverse("admin:lots_lot_add"), _admin_lot_form("ADMIN-NEW", "12.50"))
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    lot = Lot.objects.get(lot_code="ADMIN-NEW")
+    # lot_create's defaults: the operator is the one who registered it.
+    assert (lot.weight_kg, lot.operator.email) == (Decimal("12.50"), "admin-false@example.com")
