@@ -58,6 +58,8 @@ INSTALLED_APPS = [
     "lots",
     "flowviz.legacy",
     "flowviz.demo",
+    # Its one table: the stored answers of idempotent writes (flowviz/http/idempotency.py).
+    "flowviz.http",
 ]
 
 MIDDLEWARE = [
@@ -316,3 +318,14 @@ TRACEABILITY_CACHE_SECONDS = env.int("TRACEABILITY_CACHE_SECONDS", default=3600)
 # --- Recall (issue 15): the location description of the FSMA 204 spreadsheet ---------------
 FACILITY_NAME = env.str("FACILITY_NAME", default="FlowViz plant")
 FACILITY_ADDRESS = env.str("FACILITY_ADDRESS", default="")
+
+# --- Idempotent writes (issue 14): the Idempotency-Key header -------------------------------
+# How long the first answer to a keyed write is replayed (hours), and how long a request
+# waits for another one with the same key still running before it gets 409 (seconds).
+IDEMPOTENCY_KEY_HOURS = env.int("IDEMPOTENCY_KEY_HOURS", default=24)
+IDEMPOTENCY_WAIT_SECONDS = env.float("IDEMPOTENCY_WAIT_SECONDS", default=5.0)
+# Expired keys are deleted every hour by beat (or `manage.py idempotency_keys_purge`).
+CELERY_BEAT_SCHEDULE = {
+    **globals().get("CELERY_BEAT_SCHEDULE", {}),
+    "idempotency-keys-purge": {"task": "flowviz.http.idempotency_keys_purge", "schedule": 3600.0},
+}

@@ -20,6 +20,7 @@ from pydantic import Field
 from accounts.auth import any_role, roles
 from accounts.roles import Role
 from flowviz.core.spreadsheets import csv_lines, file_name_part
+from flowviz.http.idempotency import idempotent
 from flowviz.http.schemas import PROTECTED_ERRORS, DetailOut
 from flowviz.http.throttling import read_throttle, traceability_throttle, write_throttle
 from lots import cache as trace_cache
@@ -112,6 +113,7 @@ async def lot_detail(request: HttpRequest, lot_code: str) -> HttpResponse:
     throttle=write_throttle,
     summary="Register a lot (optionally with the parent lots it was made from)",
 )
+@idempotent
 async def lot_register(request: HttpRequest, payload: LotIn) -> HttpResponse:
     body = await sync_to_async(_lot_register)(
         actor=request.auth,
@@ -141,6 +143,7 @@ def _lot_register(**fields: object) -> bytes:
     throttle=write_throttle,
     summary="Link more parent lots to an existing lot",
 )
+@idempotent
 async def lot_parents_add(request: HttpRequest, lot_code: str, payload: ParentsIn) -> Status:
     links = await sync_to_async(services.lot_parents_add)(
         lot_code=lot_code, actor=request.auth, parents=_parent_refs(payload.parents)

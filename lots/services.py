@@ -12,10 +12,11 @@ Lock order (every writer takes what it needs in this order, never the other way 
 1. HOLDS_LOCK (lots.holds, transaction-level advisory lock): SHARED by every write that
    consumes lots (lot_create with parents, lot_parents_add, genealogy_link_add) and by a PASS;
    EXCLUSIVE by a HOLD/FAIL (before it walks the held lot's descendants), by the admin's link
-   changes and deletions (genealogy_link_update/_delete) and by the suspicion rebuild. Consumers do not block each other; a HOLD waits for the
-   consumptions in flight, then walks everything they committed, and no consumption can
-   start until the HOLD commits: a HOLD that commits first blocks every later consumption
-   of any descendant (by commit order, not by timing).
+   changes and deletions (genealogy_link_update/_delete) and by the suspicion rebuild.
+   Consumers do not block each other; a HOLD waits for the consumptions in flight, then walks
+   everything they committed, and no consumption can start until the HOLD commits: a HOLD
+   that commits first blocks every later consumption of any descendant (by commit order, not
+   by timing).
 2. _LINK_EXISTING_LOCK (advisory, exclusive): links between existing lots, for the cycle check.
 3. Lot rows FOR UPDATE, ordered by pk: the parents being consumed, or the lot being decided.
 """

@@ -12,6 +12,7 @@ from ninja import Router, Status
 
 from accounts.auth import any_role, roles
 from accounts.roles import Role
+from flowviz.http.idempotency import idempotent
 from flowviz.http.schemas import PROTECTED_ERRORS, DetailOut
 from flowviz.http.throttling import read_throttle, write_throttle
 from lots import selectors as lot_selectors
@@ -31,6 +32,7 @@ QC_DECIDERS = roles(Role.ADMIN, Role.MANAGER, Role.AUDITOR, Role.OPERATOR)
     throttle=write_throttle,
     summary="Record a QC decision (append-only)",
 )
+@idempotent
 async def qc_decision_record(request: HttpRequest, payload: QcDecisionIn) -> Status:
     record = sync_to_async(lot_services.qc_decision_record)
     decision = await record(actor=request.auth, **payload.model_dump())

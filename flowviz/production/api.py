@@ -16,6 +16,7 @@ from ninja import Path, Router, Status
 
 from accounts.auth import any_role, roles
 from accounts.roles import Role
+from flowviz.http.idempotency import idempotent
 from flowviz.http.schemas import PROTECTED_ERRORS, DetailOut, ValidationErrorOut
 from flowviz.http.throttling import read_throttle, write_throttle
 from flowviz.production import selectors, services
@@ -57,6 +58,7 @@ async def flows_list(request: HttpRequest) -> list[dict]:
     throttle=write_throttle,
     summary="Create a flow; its version 1 starts as a DRAFT with an empty graph",
 )
+@idempotent
 async def flow_create(request: HttpRequest, payload: FlowIn) -> Status:
     flow = await sync_to_async(services.flow_definition_create)(
         name=payload.name.model_dump(), description=payload.description, actor=request.auth
@@ -82,6 +84,7 @@ async def flow_detail(request: HttpRequest, flow_id: uuid.UUID) -> dict:
     throttle=write_throttle,
     summary="Delete a flow and its versions (409 once a version was published: archive it instead)",
 )
+@idempotent
 async def flow_delete(request: HttpRequest, flow_id: uuid.UUID) -> Status:
     await sync_to_async(services.flow_definition_delete)(flow_id=flow_id)
     return Status(204, None)
@@ -133,6 +136,7 @@ async def flow_version(request: HttpRequest, flow_id: uuid.UUID, version_num: Ve
     throttle=write_throttle,
     summary="Replace a DRAFT's graph (409 for a PUBLISHED or ARCHIVED version)",
 )
+@idempotent
 async def flow_version_update(
     request: HttpRequest, flow_id: uuid.UUID, version_num: VersionNum, payload: FlowVersionUpdateIn
 ) -> dict:
@@ -153,6 +157,7 @@ async def flow_version_update(
         "publishes of one draft exactly one succeeds; the others get 409."
     ),
 )
+@idempotent
 async def flow_version_publish(request: HttpRequest, flow_id: uuid.UUID, version_num: VersionNum) -> dict:
     published, draft = await sync_to_async(services.flow_version_publish)(
         flow_id=flow_id, version_num=version_num, actor=request.auth
@@ -170,6 +175,7 @@ async def flow_version_publish(request: HttpRequest, flow_id: uuid.UUID, version
     throttle=write_throttle,
     summary="Start a new DRAFT (highest number + 1) from version n's graph; 409 while a draft exists",
 )
+@idempotent
 async def flow_version_fork(request: HttpRequest, flow_id: uuid.UUID, version_num: VersionNum) -> Status:
     forked = await sync_to_async(services.flow_version_fork)(
         flow_id=flow_id, version_num=version_num, actor=request.auth
@@ -184,6 +190,7 @@ async def flow_version_fork(request: HttpRequest, flow_id: uuid.UUID, version_nu
     throttle=write_throttle,
     summary="Archive a DRAFT or PUBLISHED version (it is frozen from then on)",
 )
+@idempotent
 async def flow_version_archive(request: HttpRequest, flow_id: uuid.UUID, version_num: VersionNum) -> dict:
     version = await sync_to_async(services.flow_version_archive)(flow_id=flow_id, version_num=version_num)
     return selectors.flow_version_as_dict(version)
