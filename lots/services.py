@@ -36,7 +36,7 @@ from django.db.models import Q, Sum
 from django.http import Http404
 
 from accounts.models import User
-from flowviz.core.errors import Conflict, FieldInvalid
+from flowviz.core.errors import Conflict, FieldInvalid, constraint_conflict
 from flowviz.ops import metrics
 from flowviz.production.models import Phase, ProductionRun
 from lots import holds
@@ -152,9 +152,9 @@ def _count_after_commit(lot: Lot) -> None:
 
 
 def _duplicate_code_is_conflict(create: Callable[..., Lot]) -> Callable[..., Lot]:
-    """Turn a unique violation on lot_code into Conflict. Applied outside the transaction:
-    the violation rolls the whole write back and is told apart afterwards (a savepoint around
-    the insert would allow checking inside the transaction, at two round trips per request).
+    """Turn a violated contract constraint (the unique lot_code; flowviz.core.errors's table)
+    into Conflict. Applied outside the transaction: the violation rolls the whole write back
+    and is told apart afterwards by the constraint's name.
     Uniqueness is the database's job: a unique index is the only check that holds for
     simultaneous requests."""
 
@@ -162,9 +162,9 @@ def _duplicate_code_is_conflict(create: Callable[..., Lot]) -> Callable[..., Lot
     def create_or_conflict(*, lot_code: str, **fields: Any) -> Lot:
         try:
             return create(lot_code=lot_code, **fields)
-        except IntegrityError:
-            if Lot.objects.filter(lot_code=lot_code).exists():
-                raise Conflict("Lot code already exists") from None
+        except IntegrityError as error:
+            if conflict := constraint_conflict(error):
+                raise conflict from None
             raise
 
     return create_or_conflict

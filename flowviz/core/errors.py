@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from django.db import IntegrityError
+
 
 class Conflict(Exception):
     """The request is well formed but clashes with the stored data (409 `{"detail": message}`)."""
@@ -39,3 +41,31 @@ class Refused(Exception):
     def __init__(self, message: str):
         self.message = message
         super().__init__(message)
+
+
+# The database constraints whose violation is a conflict the contract documents (409), by
+# name, with the message the client gets: the one table. The services check these rules first
+# (under their locks) and raise Conflict themselves; a constraint answers for the races they
+# lose and for rows written behind their back (`lot_create` translates its unique lot code
+# through here, flowviz/http/errors.py every IntegrityError that reaches the API). Any other
+# violated constraint is a bug or a schema the code does not know: a 500.
+CONFLICT_CONSTRAINTS: dict[str, str] = {
+    # lots.lot_code UNIQUE: PostgreSQL's name, in Django's tables and the legacy script's alike.
+    "lots_lot_code_key": "Lot code already exists",
+    "lot_genealogy_pair_uniq": "The lots are already linked",
+    "lot_genealogy_no_self_link": "A lot cannot be its own parent: that would create a cycle",
+    "flow_versions_one_draft": "The flow already has a draft",
+    "flow_versions_flow_number_uniq": "Another version of the flow took this number; try again",
+}
+
+
+def violated_constraint(exc: IntegrityError) -> str | None:
+    """The name of the constraint PostgreSQL reported for `exc` (psycopg's diagnostics)."""
+    diag = getattr(exc.__cause__, "diag", None)
+    return getattr(diag, "constraint_name", None)
+
+
+def constraint_conflict(exc: IntegrityError) -> Conflict | None:
+    """The Conflict a violated contract constraint means; None for any other constraint."""
+    message = CONFLICT_CONSTRAINTS.get(violated_constraint(exc) or "")
+    return None if message is None else Conflict(message)

@@ -31,7 +31,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from accounts.auth import RoleNotAllowed
-from flowviz.core.errors import Conflict, FieldInvalid, Refused
+from flowviz.core.errors import Conflict, FieldInvalid, Refused, constraint_conflict, violated_constraint
 from flowviz.http.renderers import json_dumps
 
 logger = logging.getLogger("flowviz.api")
@@ -42,26 +42,6 @@ INTERNAL_ERROR = "Internal server error"
 _DJANGO_ERROR_MESSAGES = {500: INTERNAL_ERROR, 413: "Request body too large"}
 # The parts of a validation error's `loc` that say where the value came from, not which field.
 _SOURCES = frozenset({"body", "query", "path", "header", "cookie", "form", "file"})
-
-
-# The database constraints whose violation is a conflict the contract documents (409), by
-# name, with the message the client gets. The services check these rules first (under their
-# locks) and raise Conflict themselves; the constraint answers for the races they lose and
-# for rows written behind their back. Every other violated constraint is a 500.
-CONFLICT_CONSTRAINTS: dict[str, str] = {
-    # lots.lot_code UNIQUE: PostgreSQL's name, in Django's tables and the legacy script's alike.
-    "lots_lot_code_key": "Lot code already exists",
-    "lot_genealogy_pair_uniq": "The lots are already linked",
-    "lot_genealogy_no_self_link": "A lot cannot be its own parent: that would create a cycle",
-    "flow_versions_one_draft": "The flow already has a draft",
-    "flow_versions_flow_number_uniq": "Another version of the flow took this number; try again",
-}
-
-
-def violated_constraint(exc: IntegrityError) -> str | None:
-    """The name of the constraint PostgreSQL reported for `exc` (psycopg's diagnostics)."""
-    diag = getattr(exc.__cause__, "diag", None)
-    return getattr(diag, "constraint_name", None)
 
 
 def error_body(message: str) -> dict[str, str]:
@@ -124,19 +104,20 @@ def install_error_handlers(api: NinjaAPI) -> None:
         # A contract constraint the services did not pre-check (a race they lost) is the 409
         # the contract names; any other violated constraint is a bug or a schema the code does
         # not know: a 500, logged with its traceback.
-        constraint = violated_constraint(exc)
-        message = CONFLICT_CONSTRAINTS.get(constraint or "")
-        if message is None:
+        conflict = constraint_conflict(exc)
+        if conflict is None:
             logger.error(
                 "integrity error outside the contract (constraint %s) on %s %s",
-                constraint,
+                violated_constraint(exc),
                 request.method,
                 request.path,
                 exc_info=exc,
             )
             return answer(request, 500, INTERNAL_ERROR)
-        logger.info("conflict on %s %s: constraint %s", request.method, request.path, constraint)
-        return answer(request, 409, message)
+        logger.info(
+            "conflict on %s %s: constraint %s", request.method, request.path, violated_constraint(exc)
+        )
+        return answer(request, 409, conflict.message)
 
     handlers: dict[type[Exception], Callable[[HttpRequest, Any], HttpResponse]] = {
         AuthenticationError: not_authenticated,

@@ -10,7 +10,7 @@ from django.db import IntegrityError, connection, transaction
 from django.test import Client, RequestFactory
 
 from accounts.roles import Role
-from flowviz.http.errors import CONFLICT_CONSTRAINTS
+from flowviz.core.errors import CONFLICT_CONSTRAINTS
 from lots import selectors
 from lots.models import Lot, LotGenealogy
 from tests.api_support import demo_user, error_body, get_json, post_json
