@@ -86,3 +86,10 @@ def test_a_superuser_flag_set_in_the_admin_form_makes_the_user_staff(client):
     )
     assert response.status_code == 302, response.context["adminform"].form.errors
     assert _access("sup@example.com") == (True, [])
+
+
+def test_a_superuser_made_by_createsuperuser_is_staff_and_an_admin():
+    from django.core.management import call_command
+
+    call_command("createsuperuser", email="root@example.com", interactive=False, verbosity=0)
+    assert _access("root@example.com") == (True, ["Admin"])

@@ -525,6 +525,27 @@ def test_legacy_server_selects_a_user_by_email_and_sees_the_new_columns(adopted_
     assert {"password", "is_active", "is_superuser", "is_staff"} <= row.keys()
 
 
+def _admin_access(dbname: str, email: str) -> tuple[bool, list[str]]:
+    with _connect(dbname) as conn:
+        (is_staff,) = conn.execute("SELECT is_staff FROM users WHERE email = %s", [email]).fetchone()
+        groups = conn.execute(
+            "SELECT g.name FROM users_groups ug JOIN auth_group g ON g.id = ug.group_id"
+            " JOIN users u ON u.id = ug.user_id WHERE u.email = %s ORDER BY g.name",
+            [email],
+        ).fetchall()
+    return is_staff, [name for (name,) in groups]
+
+
+def test_adopted_users_get_the_admin_access_of_their_role(adopted_db):
+    assert _admin_access(adopted_db, "admin@factory.example") == (True, ["Admin"])
+
+
+def test_a_role_the_legacy_server_changes_after_adoption_moves_the_admin_access(adopted_db):
+    with _connect(adopted_db) as conn:
+        conn.execute("UPDATE users SET role = 'VIEWER' WHERE email = 'admin@factory.example'")
+    assert _admin_access(adopted_db, "admin@factory.example") == (False, [])
+
+
 def test_legacy_sign_up_still_works_and_the_account_logs_in_on_django(adopted_db):
     user_id = str(uuid.uuid4())
     with _connect(adopted_db) as conn:
