@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -23,6 +24,7 @@ from accounts.roles import Role
 from flowviz.http.idempotency import HEADER, IN_PROGRESS, KEY_REUSED
 from flowviz.http.models import IdempotencyKey
 from flowviz.http.tasks import idempotency_keys_purge
+from lots import services
 from lots.models import Lot, LotGenealogy
 from quality.models import QcDecision
 from tests.api_support import bearer, demo_user, error_body, post_json
@@ -221,8 +223,16 @@ def test_openapi_documents_the_header_on_the_idempotent_writes_only():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_simultaneous_requests_with_one_key_write_once_and_all_get_the_first_answer(settings):
+def test_simultaneous_requests_with_one_key_write_once_and_all_get_the_first_answer(settings, monkeypatch):
     settings.THROTTLE_ENABLED = False
+    # A slow write (0.3 s inside its transaction), so the other seven surely arrive during it.
+    slow_create = services.lot_create
+
+    def lot_create(**fields):
+        time.sleep(0.3)
+        return slow_create(**fields)
+
+    monkeypatch.setattr(services, "lot_create", lot_create)
     headers = {**bearer(User.objects.create_user("op@flowviz.com", role=Role.OPERATOR)), **_keyed("race")}
     barrier = threading.Barrier(8)
 
@@ -233,14 +243,15 @@ def test_simultaneous_requests_with_one_key_write_once_and_all_get_the_first_ans
             response = client.post(
                 "/api/lots", '{"lot_code": "RACE-IDEM"}', content_type="application/json", **headers
             )
-            return response.status_code, response.content
+            return response.status_code, response.content, response.has_header("Idempotent-Replayed")
         finally:
             connection.close()
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         answers = list(pool.map(send, range(8)))
-    assert Counter(status for status, _ in answers) == {201: 8}
-    assert len({content for _, content in answers}) == 1
+    assert Counter(status for status, _, _ in answers) == {201: 8}
+    assert len({content for _, content, _ in answers}) == 1
+    assert sorted(replayed for _, _, replayed in answers) == [False] + [True] * 7
     assert Lot.objects.filter(lot_code="RACE-IDEM").count() == 1
     assert IdempotencyKey.objects.filter(key="race").count() == 1
 
