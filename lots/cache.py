@@ -34,10 +34,10 @@ from typing import Any
 from urllib.parse import quote
 
 from django.conf import settings
-from django.core.cache import cache
 
 from flowviz.ops.cache_guard import cache_failed, cache_usable
 from flowviz.ops.metrics import TRACEABILITY_QUERY_SECONDS
+from flowviz.ops.shared_cache import cache
 from lots import selectors
 
 logger = logging.getLogger(__name__)
