@@ -4,7 +4,8 @@ Every write that changes a lot or the genealogy calls `lots.changes.genealogy_ch
 inside its transaction. After the commit, exactly the answers that may have changed are
 dropped (`traceability_invalidate` here): the graphs of the changed lots and of all their
 ancestors and descendants, and the one-step answers of the changed lots and their direct
-neighbours. Then lots.changes queues a background refresh of the changed lots' graphs.
+neighbours. Then lots.changes queues a background refresh of those changed lots' graphs that
+had been read (a graph nobody asked for is not worth computing ahead of a read).
 
 How entries are keyed: each lot has a version token per kind of answer (`graph`, `step`),
 and an answer is stored under (kind, lot code, token, parameters). Invalidation deletes the
@@ -33,10 +34,10 @@ from typing import Any
 from urllib.parse import quote
 
 from django.conf import settings
-from django.core.cache import cache
 
 from flowviz.ops.cache_guard import cache_failed, cache_usable
 from flowviz.ops.metrics import TRACEABILITY_QUERY_SECONDS
+from flowviz.ops.shared_cache import cache
 from lots import selectors
 
 logger = logging.getLogger(__name__)
@@ -209,23 +210,31 @@ def traceability_invalidate(
     lot_codes: Iterable[str] = (),
     graph_codes: Iterable[str] = (),
     step_codes: Iterable[str] = (),
-) -> int:
-    """Retire the cached answers these changes may have altered; returns the lots touched.
+    warm_ids: Iterable[uuid.UUID] = (),
+) -> dict[str, uuid.UUID]:
+    """Retire the cached answers these changes may have altered.
 
     `lot_codes` are extra codes to retire as if changed (e.g. the old code of a renamed lot);
     `graph_codes` / `step_codes` extra codes whose graph / one-step answers to retire.
+    Returns, among `warm_ids`, the lots (code: id) whose graph had been read since it last
+    changed (its version token existed): the only ones worth computing again ahead of a read.
     """
-    found_graph, found_step = selectors.genealogy_affected_codes(lot_ids=lot_ids, links=links)
+    affected = selectors.genealogy_affected(lot_ids=lot_ids, links=links)
     extra = set(lot_codes)
-    graph_codes = found_graph | set(graph_codes) | extra
-    step_codes = found_step | set(step_codes) | extra
+    graph_codes = {lot.lot_code for lot in affected} | set(graph_codes) | extra
+    step_codes = {lot.lot_code for lot in affected if lot.near} | set(step_codes) | extra
     keys = [_version_key(GRAPH, code) for code in graph_codes]
     keys += [_version_key(ONE_STEP, code) for code in step_codes]
     if not keys:
-        return 0
+        return {}
+    wanted = set(warm_ids)
+    candidates = {lot.lot_code: lot.lot_id for lot in affected if lot.lot_id in wanted}
     try:
+        # One more round trip, only for the few lots written: is their graph read at all?
+        read = cache.get_many([_version_key(GRAPH, code) for code in candidates]) if candidates else {}
         cache.delete_many(keys)
     except Exception:
         # Nothing else can be done from here; entries expire after TRACEABILITY_CACHE_SECONDS.
         logger.error("cache unavailable; %d traceability entries not invalidated", len(keys), exc_info=True)
-    return len(graph_codes)
+        return {}
+    return {code: lot_id for code, lot_id in candidates.items() if _version_key(GRAPH, code) in read}

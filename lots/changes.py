@@ -28,7 +28,7 @@ def genealogy_refresh_enqueue(*, lot_ids: Iterable[uuid.UUID]) -> int:
     pending = sorted(lot_ids)
     for index, lot_id in enumerate(pending):
         try:
-            genealogy_enqueue(lot_id=lot_id)
+            genealogy_enqueue(lot_id=lot_id, keep_result=False)
             queued += 1
         except Exception:
             # The broker is down: the rest would fail the same way, each after a timeout.
@@ -49,13 +49,18 @@ def _after_commit(
     lot_codes: frozenset[str],
     before: tuple[set[str], set[str]],
 ) -> None:
-    try:
-        trace_cache.traceability_invalidate(
-            lot_ids=lot_ids, links=links, lot_codes=lot_codes, graph_codes=before[0], step_codes=before[1]
-        )
-    finally:
-        # The lots written, and the child of each new link: their graphs are warmed again.
-        genealogy_refresh_enqueue(lot_ids=lot_ids | {child for _, child in links})
+    # The lots written, and the child of each new link: their graphs are warmed again when
+    # somebody has been reading them; the graph of a lot nobody looked at waits for its first
+    # read (issue 13: a refresh per write cost more CPU than the write itself).
+    read = trace_cache.traceability_invalidate(
+        lot_ids=lot_ids,
+        links=links,
+        lot_codes=lot_codes,
+        graph_codes=before[0],
+        step_codes=before[1],
+        warm_ids=lot_ids | {child for _, child in links},
+    )
+    genealogy_refresh_enqueue(lot_ids=read.values())
 
 
 def genealogy_changed(

@@ -416,23 +416,33 @@ affected(lot_id) AS (
 )
 -- Each code looked up by primary key: a join let the planner, misled by the recursive CTEs'
 -- row estimates, hash the whole lots table (a sequential scan on every write).
-SELECT (SELECT l.lot_code FROM lots l WHERE l.id = a.lot_id),
+SELECT a.lot_id,
+       (SELECT l.lot_code FROM lots l WHERE l.id = a.lot_id),
        CASE WHEN a.lot_id IN (SELECT lot_id FROM near) THEN 1 ELSE 0 END
 FROM affected a
 """
 
 
-def genealogy_affected_codes(
+@dataclass(frozen=True)
+class AffectedLot:
+    """A lot whose cached graph may have changed; `near`: its one-step answer may have too."""
+
+    lot_id: uuid.UUID
+    lot_code: str
+    near: bool
+
+
+def genealogy_affected(
     *, lot_ids: Iterable[uuid.UUID] = (), links: Iterable[tuple[uuid.UUID, uuid.UUID]] = ()
-) -> tuple[set[str], set[str]]:
-    """(codes whose graph may have changed, codes whose one-step answer may have changed).
+) -> list[AffectedLot]:
+    """The lots whose cached answers these changes may have altered: one recursive query.
 
     `lot_ids`: lots created or edited; `links`: (parent id, child id) of links added.
     """
     changed = set(lot_ids)
     links = set(links)
     if not changed and not links:
-        return set(), set()
+        return []
     parents = {parent for parent, _ in links}
     children = {child for _, child in links}
     seeds = {
@@ -453,7 +463,15 @@ def genealogy_affected_codes(
         cursor.execute(_AFFECTED_SQL.format(**placeholders), params)
         rows = cursor.fetchall()
     # A code is None only for a lot deleted by a concurrent transaction since the walk.
-    return {code for code, _ in rows if code is not None}, {code for code, near in rows if near and code}
+    return [AffectedLot(lot_id, code, bool(near)) for lot_id, code, near in rows if code is not None]
+
+
+def genealogy_affected_codes(
+    *, lot_ids: Iterable[uuid.UUID] = (), links: Iterable[tuple[uuid.UUID, uuid.UUID]] = ()
+) -> tuple[set[str], set[str]]:
+    """(codes whose graph may have changed, codes whose one-step answer may have changed)."""
+    affected = genealogy_affected(lot_ids=lot_ids, links=links)
+    return {lot.lot_code for lot in affected}, {lot.lot_code for lot in affected if lot.near}
 
 
 def lot_latest_decisions(*, lot_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:

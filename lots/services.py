@@ -214,9 +214,11 @@ def lot_create(
         exclude=["production_run", "phase", "operator"], validate_unique=False, validate_constraints=False
     )
     lot.save(force_insert=True)
-    _write_links(lot, locked_parents)
-    # Walking up from the new lot finds its parents and their ancestors (issue 3: exact invalidation).
-    genealogy_changed(lot_ids=[lot.pk])
+    if locked_parents:
+        _write_links(lot, locked_parents)
+        # Walking up from the new lot finds its parents and their ancestors (exact invalidation).
+        # A new lot without parents has no relatives: no cached answer can depend on it.
+        genealogy_changed(lot_ids=[lot.pk])
     _count_after_commit(lot)
     return lot
 
@@ -370,8 +372,15 @@ def qc_decision_record(*, lot_id: uuid.UUID, decision: str, actor: User, **field
     """
     blocking = decision in BLOCKED_DECISIONS
     holds.holds_lock(exclusive=blocking)
-    if not Lot.objects.select_for_update().filter(pk=lot_id).exists():
-        raise FieldInvalid(("lot_id",), f"Lot {lot_id} does not exist")
+    # FOR SHARE: it waits for, and holds off, a writer consuming the lot (FOR UPDATE in
+    # _lock_parents) but not another decision about it; decisions that change a hold are
+    # serialized by HOLDS_LOCK already.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT 1 FROM lots WHERE id = %s FOR SHARE", [Lot._meta.pk.get_db_prep_value(lot_id, connection)]
+        )
+        if cursor.fetchone() is None:
+            raise FieldInvalid(("lot_id",), f"Lot {lot_id} does not exist")
     record = qc_decision_insert(lot_id=lot_id, decision=decision, actor=actor, **fields)
     # The latest decision is normally the one just recorded (the legacy server may have
     # written one dated later): it decides whether the lot holds its descendants.

@@ -47,7 +47,9 @@ def compute_genealogy(self, lot_id: str) -> dict | None:
     return None if body is None else orjson.loads(body)
 
 
-def genealogy_enqueue(*, lot_id: uuid.UUID | str, task_id: str | None = None) -> str:
+def genealogy_enqueue(
+    *, lot_id: uuid.UUID | str, task_id: str | None = None, keep_result: bool = True
+) -> str:
     """Queue `compute_genealogy` (or run it inline when tasks are eager); returns the job id.
 
     Publishes through the app's producer pool (a connection kept per process: opening one
@@ -55,5 +57,10 @@ def genealogy_enqueue(*, lot_id: uuid.UUID | str, task_id: str | None = None) ->
     fails within the short connect timeout and the one quick retry of the broker transport
     options (settings.CELERY_BROKER_*) instead of stalling the request; the caller decides
     what a failure means.
+
+    `keep_result=False` (the refreshes after writes): the graph goes to the cache only, not
+    also to the result table (a user's job, POST .../jobs, keeps it for GET /api/jobs/{id}).
     """
-    return compute_genealogy.apply_async(args=[str(lot_id)], task_id=task_id, retry=False).id
+    return compute_genealogy.apply_async(
+        args=[str(lot_id)], task_id=task_id, retry=False, ignore_result=not keep_result
+    ).id

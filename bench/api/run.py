@@ -317,7 +317,11 @@ class Services:
 def profile(name: str, target: str, services: Services, fixtures: Fixtures, settings: Settings) -> None:
     """py-spy record of the API workers (or the Celery worker) while wrk loads one endpoint."""
     connections = max(settings.connections)
-    output = ARTIFACTS / f"profile-{name}-{target}.svg"
+    # BENCH_PROFILE_FORMAT=raw: collapsed stacks (one line per stack and its sample count)
+    # for reading in a terminal or summing with a script; flamegraph (default): an SVG.
+    profile_format = os.environ.get("BENCH_PROFILE_FORMAT", "flamegraph")
+    suffix = "txt" if profile_format == "raw" else "svg"
+    output = ARTIFACTS / f"profile-{name}-{target}.{suffix}"
     load = endpoint_load(name, connections, fixtures, settings)
     load(settings.warmup)
     pid = services.server.pid if target == "api" else services.worker.pid
@@ -325,7 +329,7 @@ def profile(name: str, target: str, services: Services, fixtures: Fixtures, sett
         [
             *(str(BIN / "py-spy"), "record", "--pid", str(pid), "--subprocesses", "--nonblocking"),
             *("--rate", os.environ.get("BENCH_PROFILE_RATE", "50")),
-            *("--duration", str(settings.duration), "--format", "flamegraph", "--output", str(output)),
+            *("--duration", str(settings.duration), "--format", profile_format, "--output", str(output)),
         ]
     )
     result = load(settings.duration)

@@ -20,12 +20,12 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import cache
 from django.http import HttpRequest
 from ninja.throttling import BaseThrottle
 
 from flowviz.ops.cache_guard import cache_failed, cache_usable
 from flowviz.ops.proxies import client_ip
+from flowviz.ops.shared_cache import cache
 
 logger = logging.getLogger(__name__)
 

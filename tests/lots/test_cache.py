@@ -239,6 +239,50 @@ def test_a_lot_created_walks_its_relatives_once_after_the_commit(demo, django_ca
     assert "FG-ONE-WALK" in codes(graph("RAW-BEEF-001"))
 
 
+def test_a_lot_registered_without_parents_sets_off_no_cache_or_queue_work(
+    demo, django_capture_on_commit_callbacks, monkeypatch
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from lots.services import lot_create
+
+    queued = []
+    monkeypatch.setattr(changes, "genealogy_enqueue", lambda **kwargs: queued.append(kwargs))
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        lot_create(lot_code="RAW-ALONE", actor=demo_user(Role.OPERATOR))
+    with CaptureQueriesContext(connection) as queries:
+        for callback in callbacks:
+            callback()
+    # No relatives: no cached answer can depend on the lot, nothing to walk, retire or warm.
+    assert queries.captured_queries == [] and queued == []
+
+
+def test_a_write_queues_a_refresh_only_for_a_graph_somebody_has_read(
+    demo, django_capture_on_commit_callbacks, monkeypatch
+):
+    queued = []
+    monkeypatch.setattr(changes, "genealogy_enqueue", lambda **kwargs: queued.append(kwargs))
+    with django_capture_on_commit_callbacks(execute=True):
+        _decide("MIX-BATCH-88", "PASS")
+    assert queued == []  # its graph was never read: it is computed at its first read instead
+    graph("MIX-BATCH-88")
+    with django_capture_on_commit_callbacks(execute=True):
+        _decide("MIX-BATCH-88", "PASS")
+    mix_id = Lot.objects.get(lot_code="MIX-BATCH-88").pk
+    assert queued == [{"lot_id": mix_id, "keep_result": False}]
+
+
+def test_a_refresh_after_a_write_stores_no_task_result(demo, django_capture_on_commit_callbacks):
+    from django_celery_results.models import TaskResult
+
+    graph("MIX-BATCH-88")
+    with django_capture_on_commit_callbacks(execute=True):
+        _decide("MIX-BATCH-88", "PASS")
+    assert "MIX-BATCH-88" in codes(graph("MIX-BATCH-88"))
+    assert not TaskResult.objects.exists()
+
+
 # --- QC state in cached graphs (issue 15) --------------------------------------------------
 
 

@@ -63,36 +63,40 @@ def test_compute_genealogy_is_late_acknowledged_retried_and_time_limited():
     assert (compute_genealogy.soft_time_limit, compute_genealogy.time_limit) == (120, 150)
 
 
-def test_lot_creation_succeeds_with_the_broker_unreachable_and_the_failure_is_logged(
+def test_a_link_succeeds_with_the_broker_unreachable_and_the_failure_is_logged(
     demo, dead_broker, caplog, django_capture_on_commit_callbacks
 ):
     operator = demo_user(Role.OPERATOR)
+    child = services.lot_create(lot_code="FG-NO-BROKER", actor=operator)
+    trace_cache.graph_json_cached(lot_code="FG-NO-BROKER")  # read: its refresh is worth queuing
     started = time.monotonic()
     with (
         caplog.at_level(logging.ERROR, logger="lots.changes"),
         django_capture_on_commit_callbacks(execute=True),
     ):
-        lot = services.lot_create(
-            lot_code="FG-NO-BROKER",
+        links = services.lot_parents_add(
+            lot_code=child.lot_code,
             actor=operator,
             parents=[services.ParentRef(loc=("parents", 0), lot_code="MIX-BATCH-88")],
         )
     assert time.monotonic() - started < 10
-    assert Lot.objects.filter(pk=lot.pk).exists()
+    assert Lot.objects.filter(pk=child.pk, parent_links__pk=links[0].pk).exists()
     assert any("could not queue the genealogy refresh" in record.getMessage() for record in caplog.records)
 
 
 def test_write_inside_a_transaction_commits_with_the_broker_unreachable(
     demo, dead_broker, caplog, django_capture_on_commit_callbacks
 ):
+    mix = Lot.objects.get(lot_code="MIX-BATCH-88")
+    trace_cache.graph_json_cached(lot_code=mix.lot_code)
     with (
         caplog.at_level(logging.ERROR, logger="lots.changes"),
         django_capture_on_commit_callbacks(execute=True),
         transaction.atomic(),
     ):
-        lot = Lot.objects.create(lot_code="RAW-NO-BROKER")
-        changes.genealogy_changed(lot_ids=[lot.pk])
-    assert Lot.objects.filter(lot_code="RAW-NO-BROKER").exists()
+        Lot.objects.filter(pk=mix.pk).update(temperature_c=-2)
+        changes.genealogy_changed(lot_ids=[mix.pk])
+    assert Lot.objects.get(pk=mix.pk).temperature_c == -2
     assert any("could not queue" in record.getMessage() for record in caplog.records)
 
 
