@@ -7,19 +7,19 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-import orjson
 from ninja import Schema
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from lots.models import LotType
+from flowviz.core.json_limits import MAX_BYTES, MAX_DEPTH, json_limits_value_error
+from lots.models import LOT_CODE_PATTERN, LotType
 from quality.models import Decision
 
-LotCode = Annotated[str, Field(min_length=1, max_length=100)]
+LotCode = Annotated[str, Field(min_length=1, max_length=100, pattern=LOT_CODE_PATTERN)]
 WeightKg = Annotated[Decimal, Field(ge=0, le=10000, decimal_places=2)]
 TemperatureC = Annotated[Decimal, Field(ge=-50, le=100, decimal_places=1)]
 
-# A lot's free-form metadata, serialized; bigger is a 422 rather than a bloated row.
-METADATA_MAX_BYTES = 64 * 1024
+# A lot's free-form metadata: the contract's text limits (flowviz.core.json_limits).
+METADATA_MAX_BYTES = MAX_BYTES
 PARENTS_MAX = 100
 
 
@@ -72,15 +72,17 @@ class LotIn(Schema):
     operator_id: uuid.UUID | None = None
     weight_kg: WeightKg | None = None
     temperature_c: TemperatureC | None = None
-    metadata: dict[str, Any] | None = None
+    metadata: dict[str, Any] | None = Field(
+        default=None,
+        description=f"Free JSON object: at most {MAX_DEPTH} levels deep and {MAX_BYTES} bytes "
+        "serialized, numbers within ±(2^53-1), no NUL character",
+    )
     parents: list[ParentIn] | None = Field(default=None, max_length=PARENTS_MAX)
 
     @field_validator("metadata")
     @classmethod
     def _metadata_bounded(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
-        if value is not None and len(orjson.dumps(value)) > METADATA_MAX_BYTES:
-            raise ValueError(f"metadata is larger than {METADATA_MAX_BYTES} bytes")
-        return value
+        return None if value is None else json_limits_value_error(value)
 
     parents_listed_once = field_validator("parents")(_unique_parents)
 

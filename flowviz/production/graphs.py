@@ -17,6 +17,7 @@ import pydantic
 from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator
 
 from flowviz.core.errors import FieldInvalid
+from flowviz.core.json_limits import json_limits_check
 
 NODE_TYPES = ("start", "end", "process", "qc_gate", "buffer", "group")
 NodeType = Literal["start", "end", "process", "qc_gate", "buffer", "group"]
@@ -26,6 +27,8 @@ Identifier = Annotated[str, Field(min_length=1, max_length=200)]
 
 MAX_NODES = 2000
 MAX_EDGES = 5000
+# A whole graph serialized (the text limits' 64 KiB is for one free object, e.g. metadata).
+GRAPH_MAX_BYTES = 4 * 1024 * 1024
 
 
 def empty_graph() -> dict[str, Any]:
@@ -131,8 +134,9 @@ def _first_error(error: pydantic.ValidationError, loc: tuple[str | int, ...]) ->
 def graph_validate(graph: object, *, loc: tuple[str | int, ...] = ("graph_schema",)) -> dict[str, Any]:
     """The graph ready to store, or FieldInvalid naming the first offending field (under `loc`).
 
-    Besides the shape: node ids are unique, edge ids are unique, every edge's source and
-    target and every `parentId` name a node of the same graph, and parents do not loop.
+    Besides the shape and the text limits (depth, size, numbers, NUL): node ids are unique,
+    edge ids are unique, every edge's source and target and every `parentId` name a node of
+    the same graph, and parents do not loop.
     """
     try:
         model = graph if isinstance(graph, Graph) else Graph.model_validate(copy.deepcopy(graph))
@@ -172,7 +176,8 @@ def graph_validate(graph: object, *, loc: tuple[str | int, ...] = ("graph_schema
                     (*loc, "edges", index, end),
                     f"The {end} {node_id!r} of edge {edge.id!r} is not a node of this graph",
                 )
-    return _stored(model)
+    # The text limits (flowviz.core.json_limits) on what is kept, editor-owned keys included.
+    return json_limits_check(_stored(model), loc=loc, max_bytes=GRAPH_MAX_BYTES)
 
 
 def graph_node_types(graph: dict[str, Any]) -> set[str]:
