@@ -7,7 +7,8 @@ from ninja import NinjaAPI, Swagger
 from accounts.api import router as accounts_router
 from flowviz.http.errors import install_error_handlers
 from flowviz.http.health import router as health_router
-from flowviz.http.renderers import ORJSONParser, ORJSONRenderer
+from flowviz.http.parsers import StrictJSONParser
+from flowviz.http.renderers import ORJSONRenderer
 from flowviz.production.api import router as flows_router
 from lots.api import router as lots_router
 from quality.api import router as quality_router
@@ -23,7 +24,7 @@ api = NinjaAPI(
     docs=Swagger(settings={"validatorUrl": None}),
     openapi_url="/openapi.json",
     renderer=ORJSONRenderer(),
-    parser=ORJSONParser(),
+    parser=StrictJSONParser(),
 )
 install_error_handlers(api)
 

@@ -11,7 +11,6 @@ from typing import Any
 
 import orjson
 from django.http import HttpRequest
-from ninja.parser import Parser
 from ninja.renderers import BaseRenderer
 
 _OPTIONS = orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC | orjson.OPT_NON_STR_KEYS
@@ -34,10 +33,3 @@ class ORJSONRenderer(BaseRenderer):
 
     def render(self, request: HttpRequest, data: Any, *, response_status: int) -> bytes:
         return json_dumps(data)
-
-
-class ORJSONParser(Parser):
-    """Request bodies parsed with orjson (rejects NaN/Infinity, which are not JSON)."""
-
-    def parse_body(self, request: HttpRequest) -> Any:
-        return orjson.loads(request.body)
