@@ -232,6 +232,13 @@ def _csv_download(rows: Iterable[list[str]], filename: str, *, bom: bool = False
     auth=_RECALL_READERS,
     throttle=traceability_throttle,
     tags=["traceability"],
+    # format=csv and format=fsma204 answer a CSV download instead of the JSON report.
+    openapi_extra={
+        "responses": {
+            # An int key, as ninja's own: merged into the documented 200 (a "200" would be a second key).
+            200: {"content": {"text/csv": {"schema": {"type": "string", "description": "CSV, UTF-8"}}}}
+        }
+    },
     summary="Recall report: every finished-goods lot downstream of a lot, and where its kilograms went",
     description=(
         "Each FG lot reached going down the genealogy (the lot itself when it is FG), with the "

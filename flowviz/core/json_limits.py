@@ -33,6 +33,33 @@ MAX_SAFE_INTEGER = 2**53 - 1
 
 Loc = tuple[str | int, ...]
 
+# For OpenAPI documents: the free JSON these limits allow, as a JSON Schema (flowviz/http/openapi.py
+# adds it to the document's components; fields refer to it).
+JSON_VALUE_REF = "#/components/schemas/JsonValue"
+
+JSON_VALUE_SCHEMA: dict[str, Any] = {
+    "title": "JsonValue",
+    "description": (
+        f"Any JSON value, at most {MAX_DEPTH} levels deep and {MAX_BYTES} bytes serialized; numbers "
+        f"within ±{MAX_SAFE_INTEGER}; no NUL character in strings or keys"
+    ),
+    "anyOf": [
+        {"type": "null"},
+        {"type": "boolean"},
+        {"type": "number", "minimum": -MAX_SAFE_INTEGER, "maximum": MAX_SAFE_INTEGER},
+        {"type": "string"},
+        {"type": "array", "items": {"$ref": JSON_VALUE_REF}},
+        {"type": "object", "additionalProperties": {"$ref": JSON_VALUE_REF}},
+    ],
+}
+
+# Where a field's schema says "a JsonValue". Pydantic resolves every `$ref` it meets while it
+# builds a schema, and this one is not its own: the document's builder (flowviz/http/openapi.py)
+# puts the `$ref` in place of each placeholder.
+JSON_VALUE_PLACEHOLDER: dict[str, Any] = {"x-flowviz-json-value": True}
+# A free JSON object (lot metadata): its values are JsonValues.
+JSON_OBJECT_SCHEMA: dict[str, Any] = {"type": "object", "additionalProperties": JSON_VALUE_PLACEHOLDER}
+
 
 class JsonLimitExceeded(ValueError):
     """A JSON value over the limits; `loc` is where inside it (keys and list indexes)."""
