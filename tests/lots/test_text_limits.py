@@ -17,7 +17,7 @@ from django.urls import reverse
 from accounts.roles import Role
 from lots.models import Lot, LotGenealogy, LotType
 from tests.admin_support import user_with_role
-from tests.api_support import demo_user, get_json, post_json
+from tests.api_support import bearer, demo_user, get_json, post_json
 from tests.lots.test_fsma import download
 
 pytestmark = pytest.mark.django_db
@@ -172,3 +172,18 @@ def test_the_admin_pages_read_rows_written_before_the_limits(client, poisoned):
         assert client.get(reverse("admin:lots_lot_change", args=[lot.pk])).status_code == 200, code
     parent = Lot.objects.get(lot_code="RAW-BEEF-001")
     assert client.get(reverse("admin:lots_lot_change", args=[parent.pk])).status_code == 200
+
+
+def test_a_genealogy_job_over_rows_written_before_the_limits_reads_back(poisoned):
+    client, auth = Client(), bearer_of(Role.ADMIN)
+    started = client.post("/api/traceability/RAW-BEEF-001/jobs", **auth)
+    assert started.status_code == 202, started.content
+    job = client.get(started.json()["status_url"], **auth)
+    assert job.status_code == 200, job.content[:300]
+    body = orjson.loads(job.content)
+    assert body["status"] == "SUCCESS"
+    assert set(poisoned.values()) <= {node["lot"]["lot_code"] for node in body["result"]["nodes"]}
+
+
+def bearer_of(role: str) -> dict[str, str]:
+    return bearer(demo_user(role))
