@@ -16,8 +16,11 @@ from flowviz.core.errors import FieldInvalid
 from flowviz.demo.seed import demo_scenario_data
 from flowviz.production import services
 from flowviz.production.models import FlowVersion, Scenario
+from quality.models import QcGate
+from tests.admin_support import user_with_role
 from tests.api_support import bearer, demo_user
 from tests.flowviz.production.flow_support import flow_with_draft, line_graph
+from tests.flowviz.production.test_admin_scenario import _change_url, _page_data
 
 pytestmark = pytest.mark.django_db
 
@@ -83,3 +86,34 @@ def test_import_scenario_refuses_a_number_that_would_not_read_back(tmp_path):
     with pytest.raises(CommandError, match="numbers must lie within"):
         call_command("import_scenario", str(path), stdout=StringIO())
     assert not Scenario.objects.exists()
+
+
+# --- The admin's scenario editor: its JSON textareas and the core form fields ------------------
+
+
+@pytest.fixture
+def manager_client(client, role_groups):
+    client.force_login(user_with_role(Role.MANAGER))
+    return client
+
+
+def test_the_scenario_page_refuses_a_config_nested_too_deep(manager_client):
+    scenario = services.scenario_import(data=demo_scenario_data())
+    data = _page_data(scenario)
+    data["config"] = json.dumps({**scenario.config, "deep": _nested(40)})
+    response = manager_client.post(_change_url(scenario), data)
+    assert response.status_code == 200
+    assert "nested deeper than 32 levels" in response.content.decode()
+    scenario.refresh_from_db()
+    assert "deep" not in scenario.config
+
+
+def test_the_scenario_page_refuses_a_gate_checklist_over_64_kib(manager_client):
+    scenario = services.scenario_import(data=demo_scenario_data())
+    checklist = "\n".join(f"check {index} " + "x" * 100 for index in range(700))
+    response = manager_client.post(
+        _change_url(scenario), _page_data(scenario, qc_gates=(0, {"checklist": checklist}))
+    )
+    assert response.status_code == 200
+    assert "larger than 65536 bytes" in response.content.decode()
+    assert len(QcGate.objects.filter(scenario=scenario).order_by("gate_number").first().checklist) < 700
