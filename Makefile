@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: install run migrate seed test lint format bench bench-api bench-floor bench-profile bench-trace bench-holds clean reset-db
+.PHONY: install run migrate seed test schemathesis lint format bench bench-api bench-floor bench-profile bench-trace bench-holds clean reset-db
 
 $(INSTALLED): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,11 @@ migrate: install
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Schemathesis against a live server and /api/openapi.json, every check (.ci/schemathesis;
+# DATABASE_URL as for the tests, default the embedded PostgreSQL).
+schemathesis: install
+	.ci/schemathesis
 
 lint: install
 	$(BIN)/ruff check .

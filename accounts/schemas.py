@@ -9,24 +9,28 @@ from datetime import datetime
 from ninja import Schema
 from pydantic import ConfigDict, Field, field_validator
 
-# Deliberately loose (one @, a dot in the domain, no spaces): the account lookup is the real check.
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+from flowviz.core.formats import BLANK_CLASS
+
+# Deliberately loose (one @, a dot in the domain, no spaces inside; blanks around are
+# dropped): the account lookup is the real check. The OpenAPI schema shows the same pattern.
+_B = BLANK_CLASS
+EMAIL_PATTERN = rf"^[{_B}]*[^@{_B}]+@[^@{_B}]+\.[^@{_B}]+[{_B}]*$"
+_EMAIL = re.compile(EMAIL_PATTERN)
 
 
 class LoginIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    email: str = Field(max_length=254)
+    email: str = Field(max_length=254, json_schema_extra={"pattern": EMAIL_PATTERN})
     # Long enough for any passphrase; bounded so a megabyte "password" is a 422, not bcrypt work.
     password: str | None = Field(default=None, max_length=1024)
 
     @field_validator("email")
     @classmethod
     def _email_well_formed(cls, value: str) -> str:
-        value = value.strip()
         if not _EMAIL.match(value):
             raise ValueError("value is not a valid email address")
-        return value
+        return value.strip()
 
 
 class UserOut(Schema):

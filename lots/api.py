@@ -21,6 +21,7 @@ from accounts.auth import any_role, roles
 from accounts.roles import Role
 from flowviz.core.spreadsheets import csv_lines, file_name_part
 from flowviz.http.idempotency import idempotent
+from flowviz.http.renderers import json_dumps
 from flowviz.http.schemas import PROTECTED_ERRORS, DetailOut
 from flowviz.http.throttling import read_throttle, traceability_throttle, write_throttle
 from lots import cache as trace_cache
@@ -234,6 +235,13 @@ def _csv_download(rows: Iterable[list[str]], filename: str, *, bom: bool = False
     auth=_RECALL_READERS,
     throttle=traceability_throttle,
     tags=["traceability"],
+    # format=csv and format=fsma204 answer a CSV download instead of the JSON report.
+    openapi_extra={
+        "responses": {
+            # An int key, as ninja's own: merged into the documented 200 (a "200" would be a second key).
+            200: {"content": {"text/csv": {"schema": {"type": "string", "description": "CSV, UTF-8"}}}}
+        }
+    },
     summary="Recall report: every finished-goods lot downstream of a lot, and where its kilograms went",
     description=(
         "Each FG lot reached going down the genealogy (the lot itself when it is FG), with the "
@@ -251,7 +259,7 @@ def _csv_download(rows: Iterable[list[str]], filename: str, *, bom: bool = False
 )
 async def recall(
     request: HttpRequest, lot_code: str, format: Literal["json", "csv", "fsma204"] = "json"
-) -> HttpResponse | dict:
+) -> HttpResponse:
     if format == "fsma204":
         rows = await sync_to_async(fsma.fsma204_rows)(lot_code=lot_code)
         if rows is None:
@@ -261,7 +269,8 @@ async def recall(
     if report is None:
         raise Http404("Lot not found")
     if format == "json":
-        return report
+        # Rendered here (metadata is kept as stored text: lots.selectors.recall_report).
+        return _json_response(json_dumps(report))
     return _csv_download(selectors.recall_csv_rows(report), f"recall-{file_name_part(lot_code)}.csv")
 
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Now
 from django.utils import timezone
+
+from flowviz.core.json_limits import json_limits_validator
 
 
 class LotType(models.TextChoices):
@@ -20,9 +23,16 @@ class LotType(models.TextChoices):
     FG = "FG", "Finished goods"
 
 
+# A `/` in a code would be a path separator in every /api/.../{lot_code} URL (and `%2F` is
+# decoded before routing): new codes cannot hold one. Lots adopted from the legacy database
+# with one stay readable (docs/parity.md). The API's LotCode type uses the same pattern.
+LOT_CODE_PATTERN = r"^[^/]+$"
+lot_code_validator = RegexValidator(LOT_CODE_PATTERN, "A lot code cannot contain '/'.", code="lot_code_slash")
+
+
 class Lot(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    lot_code = models.TextField(unique=True)
+    lot_code = models.TextField(unique=True, validators=[lot_code_validator])
     lot_type = models.TextField(choices=LotType.choices, null=True, blank=True)
     production_run = models.ForeignKey(
         "flowviz.ProductionRun", on_delete=models.PROTECT, null=True, blank=True, related_name="lots"
@@ -37,7 +47,7 @@ class Lot(models.Model):
     temperature_c = models.DecimalField(
         "temperature (°C)", max_digits=5, decimal_places=1, null=True, blank=True
     )
-    metadata = models.JSONField(default=dict, db_default={}, blank=True)
+    metadata = models.JSONField(default=dict, db_default={}, blank=True, validators=[json_limits_validator])
     created_at = models.DateTimeField(default=timezone.now, db_default=Now())
 
     class Meta:

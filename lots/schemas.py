@@ -2,24 +2,62 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-import orjson
 from ninja import Schema
-from pydantic import ConfigDict, Field, field_validator, model_validator
+from pydantic import BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
 
-from lots.models import LotType
+from flowviz.core.json_limits import JSON_OBJECT_SCHEMA, MAX_BYTES, MAX_DEPTH, json_limits_value_error
+from lots.models import LOT_CODE_PATTERN, LotType
 from quality.models import Decision
 
-LotCode = Annotated[str, Field(min_length=1, max_length=100)]
-WeightKg = Annotated[Decimal, Field(ge=0, le=10000, decimal_places=2)]
-TemperatureC = Annotated[Decimal, Field(ge=-50, le=100, decimal_places=1)]
+LotCode = Annotated[str, Field(min_length=1, max_length=100, pattern=LOT_CODE_PATTERN)]
 
-# A lot's free-form metadata, serialized; bigger is a 422 rather than a bloated row.
-METADATA_MAX_BYTES = 64 * 1024
+
+def _decimal(*, ge: int, le: int, places: int, text_pattern: str) -> Any:
+    """A contract decimal: a JSON number, or a string written as plain digits (`text_pattern`,
+    which also bounds it), within [ge, le] with at most `places` decimals. The OpenAPI schema
+    says exactly this, so a client generating requests from it sends what the server takes."""
+    step = float(Decimal(1).scaleb(-places))
+    decimals = "1 decimal" if places == 1 else f"{places} decimals"
+    text = re.compile(text_pattern)
+
+    def plain_number_or_text(value: object) -> object:
+        if isinstance(value, bool):
+            raise ValueError("must be a number or a numeric string")
+        if isinstance(value, str) and not text.fullmatch(value):
+            raise ValueError(f"must be a decimal between {ge} and {le} with at most {decimals}")
+        return value
+
+    return Annotated[
+        Decimal,
+        BeforeValidator(plain_number_or_text),
+        Field(ge=ge, le=le, decimal_places=places),
+        WithJsonSchema(
+            {
+                "anyOf": [
+                    {"type": "number", "minimum": ge, "maximum": le, "multipleOf": step},
+                    {"type": "string", "pattern": text_pattern},
+                ]
+            }
+        ),
+    ]
+
+
+WeightKg = _decimal(ge=0, le=10000, places=2, text_pattern=r"^(10000(\.0{1,2})?|[0-9]{1,4}(\.[0-9]{1,2})?)$")
+TemperatureC = _decimal(
+    ge=-50,
+    le=100,
+    places=1,
+    text_pattern=r"^(-50(\.0)?|-[1-4]?[0-9](\.[0-9])?|100(\.0)?|[0-9]{1,2}(\.[0-9])?)$",
+)
+
+# A lot's free-form metadata: the contract's text limits (flowviz.core.json_limits).
+METADATA_MAX_BYTES = MAX_BYTES
 PARENTS_MAX = 100
 
 
@@ -39,7 +77,15 @@ class LotOut(Schema):
 class ParentIn(Schema):
     """One ingredient of a lot: a parent lot (by code or id) and the quantity used from it."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "oneOf": [
+                {"required": ["lot_code"], "properties": {"lot_code": {"type": "string"}}},
+                {"required": ["lot_id"], "properties": {"lot_id": {"type": "string"}}},
+            ]
+        },
+    )
 
     lot_code: LotCode | None = None
     lot_id: uuid.UUID | None = None
@@ -72,15 +118,19 @@ class LotIn(Schema):
     operator_id: uuid.UUID | None = None
     weight_kg: WeightKg | None = None
     temperature_c: TemperatureC | None = None
-    metadata: dict[str, Any] | None = None
+    metadata: Annotated[
+        dict[str, Any] | None, WithJsonSchema({"anyOf": [JSON_OBJECT_SCHEMA, {"type": "null"}]})
+    ] = Field(
+        default=None,
+        description=f"Free JSON object: at most {MAX_DEPTH} levels deep and {MAX_BYTES} bytes "
+        "serialized, numbers within ±(2^53-1), no NUL character",
+    )
     parents: list[ParentIn] | None = Field(default=None, max_length=PARENTS_MAX)
 
     @field_validator("metadata")
     @classmethod
     def _metadata_bounded(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
-        if value is not None and len(orjson.dumps(value)) > METADATA_MAX_BYTES:
-            raise ValueError(f"metadata is larger than {METADATA_MAX_BYTES} bytes")
-        return value
+        return None if value is None else json_limits_value_error(value)
 
     parents_listed_once = field_validator("parents")(_unique_parents)
 

@@ -40,8 +40,13 @@ _KG = Decimal("0.01")
 _QUOTED_OR_NULL = "COALESCE('\"' || {column} || '\"', 'null')"
 
 
-def lot_json_sql(alias: str) -> str:
-    """SQL text of the contract's Lot JSON for the row of `lots` named `alias` (type text)."""
+def lot_json_sql(alias: str, *, metadata: bool = True) -> str:
+    """SQL text of the contract's Lot JSON for the row of `lots` named `alias` (type text).
+
+    metadata=False: `"metadata":{}` in its place, for a caller that parses the lot in Python
+    and puts the metadata text back as it is (a row written before the text limits may be
+    nested deeper than a JSON renderer goes, or hold numbers beyond 64 bits)."""
+    metadata_sql = f"COALESCE({alias}.metadata::text, '{{}}')" if metadata else "'{}'"
     return f"""'{{"id":"' || {alias}.id || '","lot_code":' || to_json({alias}.lot_code)
     || ',"lot_type":' || COALESCE(to_json({alias}.lot_type)::text, 'null')
     || ',"production_run_id":' || {_QUOTED_OR_NULL.format(column=f"{alias}.production_run_id")}
@@ -49,7 +54,7 @@ def lot_json_sql(alias: str) -> str:
     || ',"operator_id":' || {_QUOTED_OR_NULL.format(column=f"{alias}.operator_id")}
     || ',"weight_kg":' || {_QUOTED_OR_NULL.format(column=f"{alias}.weight_kg")}
     || ',"temperature_c":' || {_QUOTED_OR_NULL.format(column=f"{alias}.temperature_c")}
-    || ',"metadata":' || COALESCE({alias}.metadata::text, '{{}}')
+    || ',"metadata":' || {metadata_sql}
     || ',"created_at":"' || to_char({alias}.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS')
     || CASE WHEN date_trunc('second', {alias}.created_at) = {alias}.created_at THEN ''
             ELSE to_char({alias}.created_at AT TIME ZONE 'UTC', '.US') END
@@ -83,6 +88,9 @@ def lot_list(
     code_prefix: str | None = None,
 ) -> bytes:
     """Lots, newest first (ties by code, so pages are stable), as a JSON array of Lots."""
+    if code_prefix and "\x00" in code_prefix:
+        # No code holds U+0000 (PostgreSQL cannot store it): nothing starts with it.
+        return b"[]"
     lots = Lot.objects.all()
     if lot_type is not None:
         lots = lots.filter(lot_type=lot_type)
@@ -706,8 +714,9 @@ _RECALL_SQL = (
     _GRAPH_WALK
     + f"""
 SELECT 'n', n.depth, l.id, l.lot_code, l.lot_type, l.weight_kg,
-    CASE WHEN n.depth = 0 OR l.lot_type = 'FG' THEN {lot_json_sql("l")} END,
-    latest.decision, latest.decided_at
+    CASE WHEN n.depth = 0 OR l.lot_type = 'FG' THEN {lot_json_sql("l", metadata=False)} END,
+    latest.decision, latest.decided_at,
+    CASE WHEN n.depth = 0 OR l.lot_type = 'FG' THEN COALESCE(l.metadata::text, '{{}}') END
 FROM nodes n JOIN lots l ON l.id = n.lot_id
 LEFT JOIN LATERAL (
     SELECT d.decision, d.decided_at FROM qc_decisions d
@@ -715,7 +724,7 @@ LEFT JOIN LATERAL (
     ORDER BY d.decided_at DESC, d.id DESC LIMIT 1
 ) latest ON true
 UNION ALL
-SELECT 'e', NULL, parent_id, child_id::text, NULL, quantity, NULL, NULL, NULL FROM edges
+SELECT 'e', NULL, parent_id, child_id::text, NULL, quantity, NULL, NULL, NULL, NULL FROM edges
 """
 )
 
@@ -728,7 +737,8 @@ def recall_report(*, lot_code: str) -> dict[str, Any] | None:
     "path_length", "latest_decision", "latest_decision_at", "recalled_kg"}], "reconciliation"},
     lots by path length then code; total_weight_kg sums the FG weights (lots without a weight
     count as 0); recalled_kg: the kilograms of the recalled lot in that FG lot (null when a
-    weight on the way is unknown). None: no such lot.
+    weight on the way is unknown). None: no such lot. Each lot's `metadata` is an
+    orjson.Fragment of the stored text: render the report with orjson.
     """
     params = _graph_params(lot_code=lot_code, direction="down", max_depth=None)
     with connection.cursor() as cursor:
@@ -740,7 +750,7 @@ def recall_report(*, lot_code: str) -> dict[str, Any] | None:
     total = Decimal(0)
     flow_lots, flow_links = [], []
     root_id = None
-    for kind, depth, lot_id, code, lot_type, weight, lot_json, decision, decided_at in rows:
+    for kind, depth, lot_id, code, lot_type, weight, lot_json, decision, decided_at, metadata in rows:
         if kind == "e":
             flow_links.append(FlowLink(parent_id=lot_id, child_id=uuid.UUID(code), quantity_kg=weight))
             continue
@@ -750,6 +760,8 @@ def recall_report(*, lot_code: str) -> dict[str, Any] | None:
         if lot_type != LotType.FG:
             continue
         lot = orjson.loads(lot_json)
+        # As PostgreSQL printed it: the renderer copies it, however deep or large its numbers.
+        lot["metadata"] = orjson.Fragment(metadata)
         if weight is not None:
             total += weight
         entries.append(

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, Sum
 from django.http import Http404
@@ -208,11 +209,16 @@ def lot_create(
         temperature_c=temperature_c,
         metadata=metadata or {},
     )
-    # Field rules in Python; references were checked above, uniqueness is the database's job
-    # (a unique index is the only check that holds for two simultaneous requests).
-    lot.full_clean(
-        exclude=["production_run", "phase", "operator"], validate_unique=False, validate_constraints=False
-    )
+    # Field rules in Python (the code's pattern, metadata's text limits); references were
+    # checked above, uniqueness is the database's job (a unique index is the only check that
+    # holds for two simultaneous requests).
+    try:
+        lot.full_clean(
+            exclude=["production_run", "phase", "operator"], validate_unique=False, validate_constraints=False
+        )
+    except ValidationError as error:
+        field, messages = next(iter(error.message_dict.items()))
+        raise FieldInvalid((field,), messages[0]) from None
     lot.save(force_insert=True)
     if locked_parents:
         _write_links(lot, locked_parents)

@@ -10,6 +10,7 @@ from django.db.models.functions import Now
 from django.utils import timezone
 
 from flowviz.core.formats import bilingual_text
+from flowviz.core.json_limits import json_limits_validator
 
 
 class GateType(models.TextChoices):
@@ -29,12 +30,12 @@ class QcGate(models.Model):
     scenario = models.ForeignKey("flowviz.Scenario", on_delete=models.CASCADE, related_name="qc_gates")
     # The factory numbers gates like 6.5, hence a decimal.
     gate_number = models.DecimalField(max_digits=4, decimal_places=1)
-    name = models.JSONField()
+    name = models.JSONField(validators=[json_limits_validator])
     gate_type = models.TextField(
         choices=GateType.choices, default=GateType.CHECKPOINT, db_default=GateType.CHECKPOINT
     )
     is_ccp = models.BooleanField("HACCP critical control point", default=False, db_default=False)
-    checklist = models.JSONField(default=list, db_default=[], blank=True)
+    checklist = models.JSONField(default=list, db_default=[], blank=True, validators=[json_limits_validator])
 
     class Meta:
         db_table = "qc_gates"

@@ -9,6 +9,7 @@ from typing import Any
 from ninja import Schema
 from pydantic import ConfigDict, Field, ValidationInfo, field_validator
 
+from flowviz.core.formats import BLANK_CLASS
 from lots.schemas import TemperatureC
 from quality.models import Decision
 
@@ -17,8 +18,27 @@ NOTES_MIN_FOR_BLOCKING = 10
 SIGNATURE_MAX = 4096
 
 
+# At least NOTES_MIN_FOR_BLOCKING characters that are not whitespace (anywhere in the text).
+_EXPLAINED = rf"([^{BLANK_CLASS}][{BLANK_CLASS}]*){{{NOTES_MIN_FOR_BLOCKING}}}"
+
+
 class QcDecisionIn(Schema):
-    model_config = ConfigDict(extra="forbid")
+    # The notes rule in the OpenAPI schema too: HOLD and FAIL need explaining notes.
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "anyOf": [
+                {"properties": {"decision": {"const": "PASS"}}},
+                {
+                    "properties": {
+                        "decision": {"enum": ["HOLD", "FAIL"]},
+                        "notes": {"type": "string", "pattern": _EXPLAINED},
+                    },
+                    "required": ["notes"],
+                },
+            ]
+        },
+    )
 
     lot_id: uuid.UUID
     decision: Decision

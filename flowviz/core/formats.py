@@ -5,6 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
+# Every character Python's str.isspace(), str.split() and str.strip() take for a blank, as a
+# regular-expression class body. OpenAPI patterns use it instead of `\s`, whose meaning differs
+# between regex engines (Python's includes U+001C..U+001F, JavaScript's does not): written out,
+# a pattern means the same to the server, to the schema's readers and to request generators.
+BLANK_CLASS = (
+    "\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
+)
+
 
 def decimal_text(value: Decimal | None, scale: Decimal) -> str | None:
     """A decimal as the contract sends it: a string with the column's scale ("540.00")."""

@@ -32,6 +32,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from accounts.auth import RoleNotAllowed
 from flowviz.core.errors import Conflict, FieldInvalid, Refused, constraint_conflict, violated_constraint
+from flowviz.http.parsers import BodyRejected
 from flowviz.http.renderers import json_dumps
 
 logger = logging.getLogger("flowviz.api")
@@ -86,8 +87,16 @@ def install_error_handlers(api: NinjaAPI) -> None:
         return response
 
     def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
-        # ninja's own: 400 "Cannot parse request body", 429 (Retry-After is added by ninja).
+        # ninja's own: 400 "Cannot parse request body", 429 (Retry-After is added by ninja);
+        # ninja wraps what our body parser refused (flowviz/http/parsers.py) in its 400.
+        if isinstance(exc.__cause__, BodyRejected):
+            return body_rejected(request, exc.__cause__)
         return answer(request, exc.status_code, str(exc))
+
+    def body_rejected(request: HttpRequest, exc: BodyRejected) -> HttpResponse:
+        if exc.errors:
+            return api.create_response(request, validation_body(exc.errors), status=exc.status)
+        return answer(request, exc.status, exc.message)
 
     def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
         return api.create_response(request, validation_body(exc.errors), status=422)
@@ -122,6 +131,7 @@ def install_error_handlers(api: NinjaAPI) -> None:
     handlers: dict[type[Exception], Callable[[HttpRequest, Any], HttpResponse]] = {
         AuthenticationError: not_authenticated,
         HttpError: http_error,
+        BodyRejected: body_rejected,
         ValidationError: validation_error,
         RoleNotAllowed: lambda request, exc: answer(request, 403, str(exc)),
         Http404: lambda request, exc: answer(request, 404, str(exc) or "Not Found"),
@@ -157,8 +167,40 @@ def api_error_response(response: HttpResponse) -> HttpResponse:
     return replacement
 
 
+def raw_path(request: HttpRequest) -> str | None:
+    """The request's path as the client sent it, still percent-encoded, when the server says.
+
+    ASGI servers (uvicorn) give it as `raw_path`; gunicorn's WSGI workers as `RAW_URI`, uWSGI
+    as `REQUEST_URI`. Django's own `path` is already decoded: `%2F` there is a plain `/`.
+    """
+    scope = getattr(request, "scope", None)
+    if scope is not None and scope.get("raw_path") is not None:
+        return scope["raw_path"].decode("latin-1")
+    uri = request.META.get("RAW_URI") or request.META.get("REQUEST_URI")
+    return None if uri is None else uri.partition("?")[0]
+
+
+def unroutable_path_response(request: HttpRequest) -> HttpResponse | None:
+    """A JSON 404 for an /api path that must match no route; None for every other request.
+
+    - A NUL character (`%00`): no lot code, flow id or job id can hold one (PostgreSQL cannot
+      store it), so nothing is there (contract, "text limits").
+    - An encoded slash (`%2F`): Django decodes it before routing, so
+      `/api/traceability/Z%2Fgraph` would answer lot Z's graph. A `/` inside a path segment
+      names nothing: new lot codes cannot hold `/`; lots adopted with one are reached by
+      `GET /api/lots?q=<code>` and the admin (docs/parity.md).
+    """
+    if not request.path.startswith(API_PREFIX):
+        return None
+    sent = raw_path(request) or ""
+    if "\x00" in request.path or "%2f" in sent.lower() or "%00" in sent:
+        return api_error_response(HttpResponse(status=404))
+    return None
+
+
 class ApiErrorBodyMiddleware:
-    """Under /api/, an error answered outside the NinjaAPI's handlers gets the JSON error body.
+    """Under /api/, an error answered outside the NinjaAPI's handlers gets the JSON error body,
+    and a path that must route nowhere (`unroutable_path_response`) is a JSON 404 at once.
 
     That is: an unknown path (Django's 404 page, or the technical one with DEBUG), a method
     the route does not take (ninja's plain-text 405), and Django's own 400/403/500 pages.
@@ -178,10 +220,10 @@ class ApiErrorBodyMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse | Awaitable[HttpResponse]:
         if self.is_async:
             return self._acall(request)
-        return self._filter(request, self.get_response(request))
+        return unroutable_path_response(request) or self._filter(request, self.get_response(request))
 
     async def _acall(self, request: HttpRequest) -> HttpResponse:
-        return self._filter(request, await self.get_response(request))
+        return unroutable_path_response(request) or self._filter(request, await self.get_response(request))
 
     @staticmethod
     def _filter(request: HttpRequest, response: HttpResponse) -> HttpResponse:

@@ -1,18 +1,25 @@
 """JSON rendering with orjson: several times faster than the stdlib encoder on lot lists.
 
 Datetimes are aware UTC and rendered ISO 8601 with a `Z`; UUIDs natively; anything else
-(Decimal in an error context, an exception object) as its string, never a 500.
+(Decimal in an error context, an exception object) as its string, never a 500. What orjson
+cannot encode (deeper than 254 levels, integers beyond 64 bits: rows written before the text
+limits) falls back to the stdlib encoder, with the same formats.
 """
 
 from __future__ import annotations
 
+import json
+import logging
+import uuid
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import orjson
 from django.http import HttpRequest
-from ninja.parser import Parser
 from ninja.renderers import BaseRenderer
+
+from flowviz.core.formats import timestamp_text
 
 _OPTIONS = orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC | orjson.OPT_NON_STR_KEYS
 
@@ -25,8 +32,26 @@ def _default(value: Any) -> Any:
     return str(value)
 
 
+logger = logging.getLogger(__name__)
+
+
+def _stdlib_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return timestamp_text(value if value.tzinfo else value.replace(tzinfo=UTC))
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return _default(value)
+
+
 def json_dumps(data: Any) -> bytes:
-    return orjson.dumps(data, default=_default, option=_OPTIONS)
+    try:
+        return orjson.dumps(data, default=_default, option=_OPTIONS)
+    except orjson.JSONEncodeError:
+        # orjson stops at 254 levels and at 64-bit integers. Rows written before the text limits
+        # (flowviz/core/json_limits.py) or by the legacy server may hold deeper metadata or larger
+        # numbers: the stdlib encoder takes both, so such a row never breaks a read.
+        logger.info("JSON beyond orjson's limits: rendered by the stdlib encoder")
+        return json.dumps(data, default=_stdlib_default, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 class ORJSONRenderer(BaseRenderer):
@@ -34,10 +59,3 @@ class ORJSONRenderer(BaseRenderer):
 
     def render(self, request: HttpRequest, data: Any, *, response_status: int) -> bytes:
         return json_dumps(data)
-
-
-class ORJSONParser(Parser):
-    """Request bodies parsed with orjson (rejects NaN/Infinity, which are not JSON)."""
-
-    def parse_body(self, request: HttpRequest) -> Any:
-        return orjson.loads(request.body)

@@ -14,18 +14,26 @@ import copy
 from typing import Annotated, Any, Literal
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator
+from pydantic import BaseModel, ConfigDict, Field, Strict, WithJsonSchema, field_validator
 
 from flowviz.core.errors import FieldInvalid
+from flowviz.core.json_limits import (
+    JSON_OBJECT_SCHEMA,
+    JSON_VALUE_PLACEHOLDER,
+    MAX_SAFE_INTEGER,
+    json_limits_check,
+)
 
 NODE_TYPES = ("start", "end", "process", "qc_gate", "buffer", "group")
 NodeType = Literal["start", "end", "process", "qc_gate", "buffer", "group"]
-# A JSON number (never a numeric string or a boolean), finite.
-Number = Annotated[float, Strict(), Field(allow_inf_nan=False)]
+# A JSON number (never a numeric string or a boolean), finite, that reads back exactly.
+Number = Annotated[float, Strict(), Field(allow_inf_nan=False, ge=-MAX_SAFE_INTEGER, le=MAX_SAFE_INTEGER)]
 Identifier = Annotated[str, Field(min_length=1, max_length=200)]
 
 MAX_NODES = 2000
 MAX_EDGES = 5000
+# A whole graph serialized (the text limits' 64 KiB is for one free object, e.g. metadata).
+GRAPH_MAX_BYTES = 4 * 1024 * 1024
 
 
 def empty_graph() -> dict[str, Any]:
@@ -34,9 +42,12 @@ def empty_graph() -> dict[str, Any]:
 
 
 class _EditorOwned(BaseModel):
-    """Keys beyond the named ones belong to the editor and are kept as they are."""
+    """Keys beyond the named ones belong to the editor and are kept as they are (any JSON
+    within the text limits, as the OpenAPI schema says)."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(
+        extra="allow", json_schema_extra={"additionalProperties": JSON_VALUE_PLACEHOLDER}
+    )
 
 
 class Label(_EditorOwned):
@@ -47,7 +58,7 @@ class Label(_EditorOwned):
 class NodeData(_EditorOwned):
     label: Label
     nodeType: NodeType  # the editor's camelCase keys
-    config: dict[str, Any] = Field(default_factory=dict)
+    config: Annotated[dict[str, Any], WithJsonSchema(JSON_OBJECT_SCHEMA)] = Field(default_factory=dict)
 
 
 class Position(BaseModel):
@@ -93,13 +104,20 @@ class Viewport(BaseModel):
     zoom: Number = Field(1, gt=0)
 
 
+def _or_null(schema: dict[str, Any]) -> None:
+    # The schema of a list the editor may send as null (read as empty).
+    inner = dict(schema)
+    schema.clear()
+    schema["anyOf"] = [inner, {"type": "null"}]
+
+
 class Graph(BaseModel):
     """`{"nodes": [...], "edges": [...], "viewport": {"x", "y", "zoom"}}`."""
 
     model_config = ConfigDict(extra="forbid")
 
-    nodes: list[Node] = Field(default_factory=list, max_length=MAX_NODES)
-    edges: list[Edge] = Field(default_factory=list, max_length=MAX_EDGES)
+    nodes: list[Node] = Field(default_factory=list, max_length=MAX_NODES, json_schema_extra=_or_null)
+    edges: list[Edge] = Field(default_factory=list, max_length=MAX_EDGES, json_schema_extra=_or_null)
     viewport: Viewport = Field(default_factory=Viewport)
 
     @field_validator("nodes", "edges", mode="before")
@@ -131,8 +149,9 @@ def _first_error(error: pydantic.ValidationError, loc: tuple[str | int, ...]) ->
 def graph_validate(graph: object, *, loc: tuple[str | int, ...] = ("graph_schema",)) -> dict[str, Any]:
     """The graph ready to store, or FieldInvalid naming the first offending field (under `loc`).
 
-    Besides the shape: node ids are unique, edge ids are unique, every edge's source and
-    target and every `parentId` name a node of the same graph, and parents do not loop.
+    Besides the shape and the text limits (depth, size, numbers, NUL): node ids are unique,
+    edge ids are unique, every edge's source and target and every `parentId` name a node of
+    the same graph, and parents do not loop.
     """
     try:
         model = graph if isinstance(graph, Graph) else Graph.model_validate(copy.deepcopy(graph))
@@ -172,7 +191,8 @@ def graph_validate(graph: object, *, loc: tuple[str | int, ...] = ("graph_schema
                     (*loc, "edges", index, end),
                     f"The {end} {node_id!r} of edge {edge.id!r} is not a node of this graph",
                 )
-    return _stored(model)
+    # The text limits (flowviz.core.json_limits) on what is kept, editor-owned keys included.
+    return json_limits_check(_stored(model), loc=loc, max_bytes=GRAPH_MAX_BYTES)
 
 
 def graph_node_types(graph: dict[str, Any]) -> set[str]:

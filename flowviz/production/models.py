@@ -12,16 +12,18 @@ from django.db.models.functions import Now
 from django.utils import timezone
 
 from flowviz.core.formats import bilingual_text
+from flowviz.core.json_limits import GraphJsonLimitsValidator, json_limits_validator
+from flowviz.production.graphs import GRAPH_MAX_BYTES
 
 hex_colour_validator = RegexValidator(r"^#[0-9a-fA-F]{6}$", "Enter a colour as #rrggbb, e.g. #4a9eff.")
 
 
 class Scenario(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    name = models.JSONField(help_text='{"hu": ..., "en": ...}')
+    name = models.JSONField(help_text='{"hu": ..., "en": ...}', validators=[json_limits_validator])
     version = models.TextField()
-    config = models.JSONField(default=dict, db_default={}, blank=True)
-    i18n = models.JSONField(default=dict, db_default={}, blank=True)
+    config = models.JSONField(default=dict, db_default={}, blank=True, validators=[json_limits_validator])
+    i18n = models.JSONField(default=dict, db_default={}, blank=True, validators=[json_limits_validator])
     is_active = models.BooleanField(default=False, db_default=False)
     created_at = models.DateTimeField(default=timezone.now, db_default=Now())
 
@@ -45,7 +47,7 @@ class Stream(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     scenario = models.ForeignKey(Scenario, on_delete=models.CASCADE, related_name="streams")
     stream_key = models.TextField()
-    name = models.JSONField()
+    name = models.JSONField(validators=[json_limits_validator])
     color = models.TextField("colour", validators=[hex_colour_validator], null=True, blank=True)
     sort_order = models.IntegerField(default=0, db_default=0)
 
@@ -75,8 +77,10 @@ class Phase(models.Model):
         verbose_name="QC gate",
     )
     phase_number = models.IntegerField()
-    name = models.JSONField()
-    description = models.JSONField(default=dict, db_default={}, blank=True)
+    name = models.JSONField(validators=[json_limits_validator])
+    description = models.JSONField(
+        default=dict, db_default={}, blank=True, validators=[json_limits_validator]
+    )
 
     class Meta:
         db_table = "phases"
@@ -133,7 +137,7 @@ class ProductionRun(models.Model):
     )
     started_at = models.DateTimeField(default=timezone.now, db_default=Now())
     ended_at = models.DateTimeField(null=True, blank=True)
-    summary = models.JSONField(null=True, blank=True)
+    summary = models.JSONField(null=True, blank=True, validators=[json_limits_validator])
 
     class Meta:
         db_table = "production_runs"
@@ -166,7 +170,9 @@ class FlowDefinition(models.Model):
     """A production-line design drawn in the frontend's Flow Editor; its graphs are its versions."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    name = models.JSONField(help_text='{"hu": ..., "en": ...}', validators=[flow_name_validate])
+    name = models.JSONField(
+        help_text='{"hu": ..., "en": ...}', validators=[flow_name_validate, json_limits_validator]
+    )
     description = models.TextField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -217,7 +223,10 @@ class FlowVersion(models.Model):
     status = models.TextField(
         choices=FlowStatus.choices, default=FlowStatus.DRAFT, db_default=FlowStatus.DRAFT
     )
-    graph_schema = models.JSONField(help_text='{"nodes": [...], "edges": [...], "viewport": {...}}')
+    graph_schema = models.JSONField(
+        help_text='{"nodes": [...], "edges": [...], "viewport": {...}}',
+        validators=[GraphJsonLimitsValidator(GRAPH_MAX_BYTES)],
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,

@@ -9,12 +9,22 @@ from typing import Any
 from ninja import Schema
 from pydantic import ConfigDict, Field, model_validator
 
+from flowviz.core.formats import BLANK_CLASS
 from flowviz.production.graphs import Graph
 from flowviz.production.models import FlowStatus
 
 
 class FlowNameIn(Schema):
-    model_config = ConfigDict(extra="forbid")
+    # The OpenAPI schema says it too: a name with something other than blanks in one language.
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "anyOf": [
+                {"properties": {"hu": {"pattern": f"[^{BLANK_CLASS}]"}}},
+                {"properties": {"en": {"pattern": f"[^{BLANK_CLASS}]"}}},
+            ]
+        },
+    )
 
     hu: str = Field(max_length=200)
     en: str = Field(max_length=200)

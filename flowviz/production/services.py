@@ -16,7 +16,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from flowviz.core.errors import Conflict, FieldInvalid, Refused
-from flowviz.production.graphs import empty_graph, graph_node_types, graph_validate
+from flowviz.core.json_limits import json_limits_problem, json_path
+from flowviz.production.graphs import GRAPH_MAX_BYTES, empty_graph, graph_node_types, graph_validate
 from flowviz.production.models import (
     FlowDefinition,
     FlowStatus,
@@ -40,6 +41,10 @@ CONFIG_META_KEY = "meta"
 CONFIG_LAYOUT_KEY = "layout"
 
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+# A whole scenario file (its parts are stored in JSON fields of at most 64 KiB each).
+SCENARIO_FILE_MAX_BYTES = GRAPH_MAX_BYTES
 
 
 class ScenarioFileError(ValueError):
@@ -106,6 +111,11 @@ def scenario_file_validate(data: object) -> None:
         problems.add("i18n", "not a JSON object")
     if problems.items:
         raise ScenarioFileError(problems.items)
+    # The text limits on the whole file (depth, numbers, NUL); each stored JSON field's size
+    # is checked by its model field when written.
+    too_much = json_limits_problem(data, max_bytes=SCENARIO_FILE_MAX_BYTES)
+    if too_much is not None:
+        raise ScenarioFileError([f"{json_path(too_much.loc) or 'the file'}: {too_much.message}"])
 
     meta = data["meta"]
     for key in ("id", "version"):
@@ -209,7 +219,12 @@ def scenario_import(*, data: dict) -> Scenario:
     """
     # A file with a problem is refused before a database connection is opened.
     scenario_file_validate(data)
-    return _scenario_write(data)
+    try:
+        return _scenario_write(data)
+    except ValidationError as error:  # a model field's rule, e.g. a JSON field over 64 KiB
+        raise ScenarioFileError(
+            [f"{field}: {message}" for field, messages in error.message_dict.items() for message in messages]
+        ) from None
 
 
 @transaction.atomic
