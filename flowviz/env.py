@@ -117,3 +117,29 @@ def database_config(
         config["CONN_MAX_AGE"] = conn_max_age
     config["OPTIONS"] = options
     return config
+
+
+def valkey_cache_config(
+    url: str, *, key_prefix: str = "flowviz", connect_timeout: float = 0.5, socket_timeout: float = 0.5
+) -> dict[str, Any]:
+    """The CACHES entry of a Valkey/Redis cache: django-redis driving the `valkey` client.
+
+    The parser is valkey's own (`valkey.connection.DefaultParser`): django-redis defaults to
+    redis-py's, whose ConnectionError the valkey pool does not recognise, so after a Valkey
+    restart every pooled socket stayed dead ("Connection closed by server") until the process
+    restarted. With valkey's parser a pooled socket closed by the server is detected when the
+    pool hands it out, and replaced.
+    """
+    return {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": url,
+        "KEY_PREFIX": key_prefix,
+        "OPTIONS": {
+            "CLIENT_CLASS": "django_redis.client.DefaultClient",
+            "REDIS_CLIENT_CLASS": "valkey.client.Valkey",
+            "CONNECTION_POOL_CLASS": "valkey.connection.ConnectionPool",
+            "PARSER_CLASS": "valkey.connection.DefaultParser",
+            "SOCKET_CONNECT_TIMEOUT": connect_timeout,
+            "SOCKET_TIMEOUT": socket_timeout,
+        },
+    }

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from flowviz.env import database_config, env
+from flowviz.env import database_config, env, valkey_cache_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -120,18 +120,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
-        "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="flowviz"),
-            "OPTIONS": {
-                "CLIENT_CLASS": "django_redis.client.DefaultClient",
-                "REDIS_CLIENT_CLASS": "valkey.client.Valkey",
-                "CONNECTION_POOL_CLASS": "valkey.connection.ConnectionPool",
-                "SOCKET_CONNECT_TIMEOUT": env.float("REDIS_CONNECT_TIMEOUT", default=0.5),
-                "SOCKET_TIMEOUT": env.float("REDIS_SOCKET_TIMEOUT", default=0.5),
-            },
-        }
+        "default": valkey_cache_config(
+            REDIS_URL,
+            key_prefix=env.str("CACHE_KEY_PREFIX", default="flowviz"),
+            connect_timeout=env.float("REDIS_CONNECT_TIMEOUT", default=0.5),
+            socket_timeout=env.float("REDIS_SOCKET_TIMEOUT", default=0.5),
+        )
     }
 else:
     CACHES = {
