@@ -42,9 +42,11 @@ def demo(db):
 def _clear_cache():
     from django.core.cache import cache
 
+    from flowviz.http.throttling import throttle_fallback_reset
     from flowviz.ops.cache_guard import cache_reset
 
     cache_reset()
+    throttle_fallback_reset()
 
     # delete_pattern honours this run's key prefix, so other runs sharing the server are untouched.
     if hasattr(cache, "delete_pattern"):
