@@ -37,14 +37,16 @@ def wait_for_port(port: int, *, timeout: float = 10.0, host: str = "127.0.0.1") 
 
 
 class RedisServer:
-    """A redis-server of the test's own, without persistence: a restart loses every key,
-    like a Valkey restarted without AOF."""
+    """A redis-server of the test's own. Without persistence a restart loses every key (a
+    Valkey restarted without AOF); `persistent=True`: an append-only file synced on every write,
+    so a restart keeps every key (stale entries included)."""
 
-    def __init__(self, port: int | None = None):
+    def __init__(self, port: int | None = None, *, persistent: bool = False):
         if REDIS_SERVER is None:
             raise RuntimeError("redis-server is not installed")
         self.port = port or free_port()
         self.directory = Path(tempfile.mkdtemp(prefix="flowviz-fault-redis-"))
+        self.persistent = persistent
         self.process: subprocess.Popen | None = None
         self.frozen = False
 
@@ -53,7 +55,10 @@ class RedisServer:
 
     def start(self) -> RedisServer:
         command = [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
-        command += ["--appendonly", "no", "--dir", str(self.directory), "--loglevel", "warning"]
+        command += ["--dir", str(self.directory), "--loglevel", "warning"]
+        command += (
+            ["--appendonly", "yes", "--appendfsync", "always"] if self.persistent else ["--appendonly", "no"]
+        )
         self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for_port(self.port)
         self.frozen = False

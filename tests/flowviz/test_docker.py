@@ -86,6 +86,12 @@ def test_worker_and_beat_run_the_celery_app(services):
     assert services["beat"]["command"][:4] == ["celery", "-A", "flowviz.celery", "beat"]
 
 
+def test_the_worker_consumes_both_the_jobs_and_the_refresh_queue(services):
+    from django.conf import settings
+
+    assert f"-Q {settings.JOBS_QUEUE},{settings.REFRESH_QUEUE} " in " ".join(services["worker"]["command"])
+
+
 def test_nginx_is_the_only_published_service(services):
     published = {name for name, service in services.items() if service.get("ports")}
     assert published == {"nginx"}
