@@ -131,3 +131,35 @@ def genealogy_enqueue(*, lot_id: uuid.UUID | str, task_id: str | None = None) ->
 def genealogy_refresh_enqueue_one(*, lot_id: uuid.UUID | str) -> str:
     """Queue the cache refresh of a lot's graph (`refresh_genealogy` on the refresh queue)."""
     return _publish(refresh_genealogy, lot_id=lot_id, task_id=None, queue=settings.REFRESH_QUEUE)
+
+
+_REDIS_SCHEMES = ("redis://", "rediss://", "valkey://", "valkeys://")
+# kombu's Redis transport: delivered, not yet acknowledged messages (tasks ack late).
+_UNACKED_KEY = "unacked"
+_QUEUE_SCAN_LIMIT = 10_000
+
+
+def job_known_to_broker(*, task_id: str) -> bool | None:
+    """Whether the broker still holds the job's message (queued, or delivered and not yet
+    acknowledged); None when that cannot be told (broker unreachable, or not Redis/Valkey).
+    Inline tasks have no broker: nothing is ever left there (False)."""
+    app = compute_genealogy.app
+    if app.conf.task_always_eager:
+        return False
+    url = app.conf.broker_url or ""
+    if not url.startswith(_REDIS_SCHEMES):
+        return None
+    from valkey import Valkey
+
+    needle = task_id.encode()
+    timeout = settings.BROKER_SOCKET_TIMEOUT
+    client = Valkey.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
+    try:
+        queued = client.lrange(settings.JOBS_QUEUE, 0, _QUEUE_SCAN_LIMIT - 1)
+        unacked = client.hvals(_UNACKED_KEY)
+    except Exception:
+        logger.warning("could not look for job %s in the broker", task_id, exc_info=True)
+        return None
+    finally:
+        client.close()
+    return any(needle in message for message in (*queued, *unacked))

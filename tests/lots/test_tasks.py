@@ -176,3 +176,26 @@ def test_an_inline_task_on_the_in_memory_broker_logs_no_broker_warning(demo, cel
         genealogy_enqueue(lot_id=Lot.objects.get(lot_code="MIX-BATCH-88").pk)
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
     assert any("succeeded" in r.getMessage() for r in caplog.records)
+
+
+def _terminate_this_connection() -> None:
+    """Kill this process's database session from another one, as a PostgreSQL restart does."""
+    import psycopg
+    from django.db import connection
+
+    from tests.db_support import conninfo
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    with psycopg.connect(conninfo(connection.settings_dict["NAME"]), autocommit=True) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [pid])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_job_whose_database_connection_died_is_retried_on_a_fresh_one_and_succeeds(demo):
+    mix_id = str(Lot.objects.get(lot_code="MIX-BATCH-88").pk)
+    _terminate_this_connection()
+    result = compute_genealogy.apply(args=[mix_id], throw=False)
+    assert result.status == "SUCCESS", result.result
+    assert result.get() == orjson.loads(lot_graph_json(lot_code="MIX-BATCH-88"))
