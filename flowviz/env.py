@@ -92,7 +92,8 @@ def database_config(
         raise ImproperlyConfigured("DATABASE_URL must name a database, e.g. postgres://host/flowviz")
     options.setdefault("connect_timeout", "5")
     config: dict[str, Any] = {
-        "ENGINE": "django.db.backends.postgresql",
+        # Django's backend with the pool's cheap health check and the database breaker.
+        "ENGINE": "flowviz.ops.postgresql",
         "NAME": name,
         "USER": parsed["USER"],
         "PASSWORD": parsed["PASSWORD"],
@@ -111,7 +112,6 @@ def database_config(
             "timeout": pool_timeout,
             "reset": mark_returned,
         }
-        config["ENGINE"] = "flowviz.ops.postgresql"
         config["CONN_MAX_AGE"] = 0
     else:
         config["CONN_MAX_AGE"] = conn_max_age

@@ -116,6 +116,12 @@ DATABASES = {
 }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# After a failure to get a database connection, requests answer 503 (with Retry-After) at once
+# for DB_RETRY_SECONDS instead of each waiting DB_POOL_TIMEOUT; then, and after a query failed on
+# a live connection, a connection is awaited at most DB_PROBE_TIMEOUT seconds
+# (flowviz/ops/postgresql/base.py).
+DB_RETRY_SECONDS = env.int("DB_RETRY_SECONDS", default=5)
+DB_PROBE_TIMEOUT = env.float("DB_PROBE_TIMEOUT", default=2.0)
 
 # --- Cache (Valkey through django-redis with the valkey client) ---------------------------
 REDIS_URL = env.str("REDIS_URL", default="")

@@ -44,11 +44,12 @@ def _clear_cache():
     from django.core.cache import cache
 
     from flowviz.http.throttling import throttle_fallback_reset
-    from flowviz.ops.breakers import broker_breaker
+    from flowviz.ops.breakers import broker_breaker, database_breaker
     from flowviz.ops.cache_guard import cache_reset
 
     cache_reset()
     broker_breaker.reset()
+    database_breaker.reset()
     throttle_fallback_reset()
 
     # delete_pattern honours this run's key prefix, so other runs sharing the server are untouched.
@@ -59,6 +60,7 @@ def _clear_cache():
     yield
     cache_reset()
     broker_breaker.reset()
+    database_breaker.reset()
 
 
 @pytest.fixture

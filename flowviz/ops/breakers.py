@@ -53,3 +53,40 @@ class CircuitBreaker:
 broker_breaker = CircuitBreaker(
     "task broker", retry_setting="BROKER_RETRY_SECONDS", logger=logging.getLogger("flowviz.broker")
 )
+
+
+class DatabaseBreaker(CircuitBreaker):
+    """The database's breaker, with a third state between closed and open: `suspect`.
+
+    Suspect (a query failed on a live connection, or the breaker's window just ended): the next
+    connection is taken with a short wait (DB_PROBE_TIMEOUT) instead of the pool's full timeout,
+    so a database that is down is known within seconds; open: no connection is tried at all and
+    requests answer 503 at once (flowviz/ops/postgresql/base.py, flowviz/http/errors.py).
+    """
+
+    def __init__(self, name: str, *, retry_setting: str, logger: logging.Logger):
+        super().__init__(name, retry_setting=retry_setting, logger=logger)
+        self._suspect = False
+
+    @property
+    def suspect(self) -> bool:
+        return self._suspect
+
+    def suspected(self) -> None:
+        self._suspect = True
+
+    def failed(self, what: str) -> None:
+        self._suspect = True
+        super().failed(what)
+
+    def succeeded(self) -> None:
+        self._suspect = False
+
+    def reset(self) -> None:
+        super().reset()
+        self._suspect = False
+
+
+database_breaker = DatabaseBreaker(
+    "database", retry_setting="DB_RETRY_SECONDS", logger=logging.getLogger("flowviz.database")
+)
