@@ -198,4 +198,4 @@ def test_a_job_whose_database_connection_died_is_retried_on_a_fresh_one_and_succ
     _terminate_this_connection()
     result = compute_genealogy.apply(args=[mix_id], throw=False)
     assert result.status == "SUCCESS", result.result
-    assert result.get() == orjson.loads(lot_graph_json(lot_code="MIX-BATCH-88"))
+    assert result.result == orjson.loads(lot_graph_json(lot_code="MIX-BATCH-88"))
