@@ -147,7 +147,7 @@ def job_known_to_broker(*, task_id: str) -> bool | None:
     if app.conf.task_always_eager:
         return False
     url = app.conf.broker_url or ""
-    if not url.startswith(_REDIS_SCHEMES):
+    if not url.startswith(_REDIS_SCHEMES) or not broker_breaker.usable():
         return None
     from valkey import Valkey
 
@@ -158,7 +158,7 @@ def job_known_to_broker(*, task_id: str) -> bool | None:
         queued = client.lrange(settings.JOBS_QUEUE, 0, _QUEUE_SCAN_LIMIT - 1)
         unacked = client.hvals(_UNACKED_KEY)
     except Exception:
-        logger.warning("could not look for job %s in the broker", task_id, exc_info=True)
+        broker_breaker.failed(f"looking for job {task_id}")
         return None
     finally:
         client.close()

@@ -4,6 +4,7 @@ persistence) is reported lost once the recovery time has passed, never pending f
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -54,3 +55,15 @@ def test_a_job_lost_by_a_broker_restart_is_reported_lost_after_the_recovery_time
     body = client.get(status_url, **auth).json()
     assert body["status"] == "FAILURE"
     assert body["error"].startswith("Lost:")
+
+
+def test_a_job_is_not_reported_lost_while_the_broker_cannot_be_asked(demo, broker_server):
+    client, auth = Client(), bearer(demo_user(Role.VIEWER))
+    status_url = client.post("/api/traceability/MIX-BATCH-88/jobs", **auth).json()["status_url"]
+    TaskResult.objects.update(
+        date_created=timezone.now() - timedelta(seconds=settings.TASK_VISIBILITY_TIMEOUT + 60)
+    )
+    broker_server.kill()
+    started = time.monotonic()
+    assert client.get(status_url, **auth).json()["status"] == "PENDING"
+    assert time.monotonic() - started < settings.BROKER_SOCKET_TIMEOUT + 1
