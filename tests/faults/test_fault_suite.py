@@ -43,6 +43,9 @@ WRITERS = 4
 LOGIN_LIMIT = 10
 CACHE_RETRY_SECONDS = 5
 PARENTS = [f"FAULT-RAW-{i}" for i in range(4)]
+# Written to only while Valkey is frozen, its graph cached just before: no later write retires
+# that cached graph, so a read after recovery shows whether the lost invalidation was made up for.
+OUTAGE_PARENT = "FAULT-RAW-OUTAGE"
 # Answers a client may get: the contract's, and 503 "Service unavailable" / "The job queue is
 # unavailable" (documented, with the reason) while a dependency is down.
 ALLOWED_503 = {"Service unavailable", "The job queue is unavailable; try again later"}
@@ -69,7 +72,7 @@ class Load:
     stop: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def _record(self, kind: str, status: int, seconds: float, body: bytes) -> None:
+    def _record(self, phase: str, kind: str, status: int, seconds: float, body: bytes) -> None:
         detail = ""
         if status >= 500:
             try:
@@ -77,33 +80,36 @@ class Load:
             except ValueError:
                 detail = body[:200].decode(errors="replace")
         with self.lock:
-            self.records.append(Record(self.phase, kind, status, seconds, detail))
+            self.records.append(Record(phase, kind, status, seconds, detail))
 
     def _call(self, kind: str, method: str, path: str, body: object = None) -> tuple[int, bytes]:
-        started = time.monotonic()
+        phase, started = self.phase, time.monotonic()  # counted in the phase it started in
         try:
             status, _, payload = http(method, self.base + path, body=body, headers=self.headers, timeout=30)
         except OSError as exc:  # the server closed or reset the connection: as bad as a 5xx
             status, payload = 599, str(exc).encode()
-        self._record(kind, status, time.monotonic() - started, payload)
+        self._record(phase, kind, status, time.monotonic() - started, payload)
         return status, payload
+
+    def lot_create(self, code: str, parent: str) -> int:
+        body = {
+            "lot_code": code,
+            "lot_type": "MIX",
+            "weight_kg": 1,
+            "parents": [{"lot_code": parent, "quantity_used_kg": 0.01}],
+        }
+        status, _ = self._call("write", "POST", "/api/lots", body)
+        if status == 201:
+            with self.lock:
+                self.created[code] = parent
+        return status
 
     def writer(self, number: int) -> None:
         sequence = 0
         while not self.stop.is_set():
             parent = PARENTS[(number + sequence) % len(PARENTS)]
-            code = f"FAULT-W{number}-{sequence:05d}"
+            self.lot_create(f"FAULT-W{number}-{sequence:05d}", parent)
             sequence += 1
-            body = {
-                "lot_code": code,
-                "lot_type": "MIX",
-                "weight_kg": 1,
-                "parents": [{"lot_code": parent, "quantity_used_kg": 0.01}],
-            }
-            status, _ = self._call("write", "POST", "/api/lots", body)
-            if status == 201:
-                with self.lock:
-                    self.created[code] = parent
 
     def reader(self) -> None:
         sequence = 0
@@ -139,6 +145,22 @@ def _celery_worker(env: dict[str, str], log: Path) -> subprocess.Popen:
 def _logins(base: str, count: int) -> list[int]:
     body = {"email": "nobody@flowviz.com", "password": "wrong-password"}
     return [http("POST", f"{base}/api/login", body=body, timeout=30)[0] for _ in range(count)]
+
+
+def _missing_children(base: str, headers: dict, load: Load, parents: list[str]) -> dict[str, list[str]]:
+    """Acknowledged children of each parent missing from its graph or its one-step answer, read
+    through the API (so through the cache)."""
+    missing = {}
+    for parent in parents:
+        with load.lock:
+            expected = {code for code, of in load.created.items() if of == parent}
+        graph = json.loads(http("GET", f"{base}/api/traceability/{parent}/graph", headers=headers)[2])
+        step = json.loads(http("GET", f"{base}/api/traceability/{parent}", headers=headers)[2])
+        shown = {node["lot"]["lot_code"] for node in graph["nodes"]}
+        stepped = {child["lot_code"] for child in step["children"]}
+        if (expected - shown) or (expected - stepped):
+            missing[parent] = sorted((expected - shown) | (expected - stepped))[:5]
+    return missing
 
 
 def _seconds_until_ready(base: str, limit: float) -> float | None:
@@ -207,7 +229,8 @@ def deployment(demo, tmp_path):
 def test_valkey_and_broker_frozen_killed_and_restarted_under_load(deployment):
     api, redis = deployment
     operator = {"Authorization": bearer(demo_user(Role.OPERATOR))["HTTP_AUTHORIZATION"]}
-    for code in PARENTS:
+    viewer = {"Authorization": bearer(demo_user(Role.VIEWER))["HTTP_AUTHORIZATION"]}
+    for code in [*PARENTS, OUTAGE_PARENT]:
         body = {"lot_code": code, "lot_type": "RAW", "weight_kg": 10000}
         assert http("POST", f"{api.url}/api/lots", body=body, headers=operator)[0] == 201
 
@@ -216,14 +239,20 @@ def test_valkey_and_broker_frozen_killed_and_restarted_under_load(deployment):
     figures: dict[str, object] = {}
     try:
         time.sleep(4)
+        for path in (f"/api/traceability/{OUTAGE_PARENT}/graph", f"/api/traceability/{OUTAGE_PARENT}"):
+            assert http("GET", api.url + path, headers=viewer)[0] == 200  # now cached
         load.phase = "valkey frozen"
         redis.freeze()
-        time.sleep(2)
+        time.sleep(1)
+        for number in range(3):
+            load.lot_create(f"FAULT-OUTAGE-{number}", OUTAGE_PARENT)
         frozen_logins = _logins(api.url, 3 * LOGIN_LIMIT)
         time.sleep(2)
         redis.thaw()
         load.phase = "after the freeze"
-        time.sleep(4)
+        # Once every process uses the cache again, a read must show the writes of the freeze.
+        time.sleep(CACHE_RETRY_SECONDS + 0.5)
+        stale_after_freeze = _missing_children(api.url, viewer, load, [OUTAGE_PARENT])
         load.phase = "valkey killed"
         redis.kill()
         time.sleep(1)
@@ -239,7 +268,6 @@ def test_valkey_and_broker_frozen_killed_and_restarted_under_load(deployment):
             thread.join(timeout=60)
 
     # A job started now runs on the worker, which reconnected to the restarted broker.
-    viewer = {"Authorization": bearer(demo_user(Role.VIEWER))["HTTP_AUTHORIZATION"]}
     status, _, body = http("POST", f"{api.url}/api/traceability/{PARENTS[1]}/jobs", headers=viewer)
     assert status == 202, body
     status_url = f"{api.url}{json.loads(body)['status_url']}"
@@ -249,17 +277,7 @@ def test_valkey_and_broker_frozen_killed_and_restarted_under_load(deployment):
         time.sleep(0.25)
         job = json.loads(http("GET", status_url, headers=viewer)[2])
 
-    # Reads after recovery: every acknowledged child of each parent is in its graph (through the
-    # API, so through the cache), and in its one-step answer.
-    stale = {}
-    for parent in PARENTS:
-        expected = {code for code, of in load.created.items() if of == parent}
-        graph = json.loads(http("GET", f"{api.url}/api/traceability/{parent}/graph", headers=viewer)[2])
-        step = json.loads(http("GET", f"{api.url}/api/traceability/{parent}", headers=viewer)[2])
-        in_graph = {node["lot"]["lot_code"] for node in graph["nodes"]}
-        in_step = {child["lot_code"] for child in step["children"]}
-        if expected - in_graph or expected - in_step:
-            stale[parent] = sorted((expected - in_graph) | (expected - in_step))[:5]
+    stale = _missing_children(api.url, viewer, load, [*PARENTS, OUTAGE_PARENT])
 
     print(f"\nfault suite: {len(load.records)} requests, {len(load.created)} lots acknowledged")
     print(_summary(load.records))
@@ -281,13 +299,15 @@ def test_valkey_and_broker_frozen_killed_and_restarted_under_load(deployment):
     acknowledged = set(load.created)
     in_database = set(Lot.objects.filter(lot_code__in=acknowledged).values_list("lot_code", flat=True))
     assert acknowledged == in_database, f"lost acknowledged writes: {sorted(acknowledged - in_database)[:10]}"
-    written = Lot.objects.filter(lot_code__startswith="FAULT-W")
+    written = Lot.objects.filter(lot_code__startswith="FAULT-").exclude(lot_code__startswith="FAULT-RAW")
     linked = set(
         LotGenealogy.objects.filter(child_lot__in=written).values_list("child_lot__lot_code", flat=True)
     )
     half_written = set(written.values_list("lot_code", flat=True)) - linked
     assert not half_written, f"lots without their parent link: {sorted(half_written)[:10]}"
+    assert not stale_after_freeze, f"reads after the freeze miss its writes: {stale_after_freeze}"
     assert not stale, f"reads after recovery miss committed writes: {stale}"
+    assert {code for code, of in load.created.items() if of == OUTAGE_PARENT}, "no write while frozen"
     for statuses in (frozen_logins, down_logins):
         assert sum(status != 429 for status in statuses) <= LOGIN_LIMIT * WORKERS, statuses
     assert figures["ready_after_restart_s"] is not None
