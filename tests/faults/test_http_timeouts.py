@@ -23,9 +23,11 @@ def server():
             "GUNICORN_KEEPALIVE": str(KEEPALIVE),
             "GUNICORN_HEADER_TIMEOUT": str(HEADER_TIMEOUT),
         }
-    ).start()
-    yield api
-    api.stop()
+    )
+    try:
+        yield api.start()
+    finally:
+        api.stop()
 
 
 def _closed_after(sock: socket.socket, *, limit: float, trickle: bytes = b"") -> float | None:
