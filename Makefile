@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: install run migrate seed test schemathesis lint format bench bench-api bench-floor bench-profile bench-trace bench-holds clean reset-db
+.PHONY: install run migrate seed test test-faults schemathesis lint format bench bench-api bench-floor bench-profile bench-trace bench-holds clean reset-db
 
 $(INSTALLED): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,12 @@ test: install
 # DATABASE_URL as for the tests, default the embedded PostgreSQL).
 schemathesis: install
 	.ci/schemathesis
+
+# The fault suite (tests/faults/test_fault_suite.py, marked `faults`, left out of `make test`):
+# its own redis-server, API (gunicorn) and Celery worker under a load of writes while Valkey
+# and the broker are frozen, killed and restarted. Needs redis-server; about 30 s.
+test-faults: install
+	$(BIN)/python -m pytest -m faults -s $(PYTEST_ARGS) tests/faults
 
 lint: install
 	$(BIN)/ruff check .

@@ -92,7 +92,8 @@ def database_config(
         raise ImproperlyConfigured("DATABASE_URL must name a database, e.g. postgres://host/flowviz")
     options.setdefault("connect_timeout", "5")
     config: dict[str, Any] = {
-        "ENGINE": "django.db.backends.postgresql",
+        # Django's backend with the pool's cheap health check and the database breaker.
+        "ENGINE": "flowviz.ops.postgresql",
         "NAME": name,
         "USER": parsed["USER"],
         "PASSWORD": parsed["PASSWORD"],
@@ -111,9 +112,34 @@ def database_config(
             "timeout": pool_timeout,
             "reset": mark_returned,
         }
-        config["ENGINE"] = "flowviz.ops.postgresql"
         config["CONN_MAX_AGE"] = 0
     else:
         config["CONN_MAX_AGE"] = conn_max_age
     config["OPTIONS"] = options
     return config
+
+
+def valkey_cache_config(
+    url: str, *, key_prefix: str = "flowviz", connect_timeout: float = 0.5, socket_timeout: float = 0.5
+) -> dict[str, Any]:
+    """The CACHES entry of a Valkey/Redis cache: django-redis driving the `valkey` client.
+
+    The parser is valkey's own (`valkey.connection.DefaultParser`): django-redis defaults to
+    redis-py's, whose ConnectionError the valkey pool does not recognise, so after a Valkey
+    restart every pooled socket stayed dead ("Connection closed by server") until the process
+    restarted. With valkey's parser a pooled socket closed by the server is detected when the
+    pool hands it out, and replaced.
+    """
+    return {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": url,
+        "KEY_PREFIX": key_prefix,
+        "OPTIONS": {
+            "CLIENT_CLASS": "django_redis.client.DefaultClient",
+            "REDIS_CLIENT_CLASS": "valkey.client.Valkey",
+            "CONNECTION_POOL_CLASS": "valkey.connection.ConnectionPool",
+            "PARSER_CLASS": "valkey.connection.DefaultParser",
+            "SOCKET_CONNECT_TIMEOUT": connect_timeout,
+            "SOCKET_TIMEOUT": socket_timeout,
+        },
+    }

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from flowviz.env import database_config, env
+from flowviz.env import database_config, env, valkey_cache_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     # (runserver serves them with DEBUG; nginx from collectstatic's STATIC_ROOT), never from
     # a CDN, so the docs work offline.
     "ninja",
+    "flowviz.ops",
     "flowviz.production",
     "accounts",
     "quality",
@@ -117,23 +118,23 @@ DATABASES = {
 }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# After a failure to get a database connection, requests answer 503 (with Retry-After) at once
+# for DB_RETRY_SECONDS instead of each waiting DB_POOL_TIMEOUT; then, and after a query failed on
+# a live connection, a connection is awaited at most DB_PROBE_TIMEOUT seconds
+# (flowviz/ops/postgresql/base.py).
+DB_RETRY_SECONDS = env.int("DB_RETRY_SECONDS", default=5)
+DB_PROBE_TIMEOUT = env.float("DB_PROBE_TIMEOUT", default=2.0)
 
 # --- Cache (Valkey through django-redis with the valkey client) ---------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
-        "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="flowviz"),
-            "OPTIONS": {
-                "CLIENT_CLASS": "django_redis.client.DefaultClient",
-                "REDIS_CLIENT_CLASS": "valkey.client.Valkey",
-                "CONNECTION_POOL_CLASS": "valkey.connection.ConnectionPool",
-                "SOCKET_CONNECT_TIMEOUT": env.float("REDIS_CONNECT_TIMEOUT", default=0.5),
-                "SOCKET_TIMEOUT": env.float("REDIS_SOCKET_TIMEOUT", default=0.5),
-            },
-        }
+        "default": valkey_cache_config(
+            REDIS_URL,
+            key_prefix=env.str("CACHE_KEY_PREFIX", default="flowviz"),
+            connect_timeout=env.float("REDIS_CONNECT_TIMEOUT", default=0.5),
+            socket_timeout=env.float("REDIS_SOCKET_TIMEOUT", default=0.5),
+        )
     }
 else:
     CACHES = {
@@ -163,14 +164,32 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=240)
 CELERY_RESULT_EXPIRES = env.int("CELERY_RESULT_EXPIRES", default=7 * 24 * 3600)
 CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=2.0)
-# One quick reconnect attempt (kombu otherwise waits 2 s before retrying): a write's
-# after-commit refresh must not hold its request for long when the broker is down.
+# Publishing (on a write's after-commit path) never waits long on the broker: a short connect
+# and socket timeout (kombu's default socket timeout is none: a frozen broker hung a write for
+# the whole freeze), one quick reconnect attempt, and after a failure the broker breaker
+# (flowviz/ops/breakers.py) skips publishing for BROKER_RETRY_SECONDS.
+# visibility_timeout: a task taken by a worker that died unacknowledged goes back to its queue
+# after this many seconds (kombu's default is an hour); GET /api/jobs/{id} reports a job as lost
+# after it (lots/jobs.py). Keep it above the longest task (CELERY_TASK_TIME_LIMIT).
+BROKER_SOCKET_TIMEOUT = env.float("CELERY_BROKER_SOCKET_TIMEOUT", default=1.0)
+TASK_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=600)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "socket_connect_timeout": 2,
+    "socket_connect_timeout": CELERY_BROKER_CONNECTION_TIMEOUT,
+    "socket_timeout": BROKER_SOCKET_TIMEOUT,
+    "visibility_timeout": TASK_VISIBILITY_TIMEOUT,
     "max_retries": 1,
     "interval_start": 0,
     "interval_step": 0.1,
     "interval_max": 0.1,
+}
+BROKER_RETRY_SECONDS = env.int("BROKER_RETRY_SECONDS", default=5)
+# User jobs (POST .../jobs) and the cache refreshes after writes go to separate queues, so a
+# job never waits behind thousands of refreshes; the worker consumes both (-Q jobs,refresh).
+JOBS_QUEUE = env.str("CELERY_JOBS_QUEUE", default="jobs")
+REFRESH_QUEUE = env.str("CELERY_REFRESH_QUEUE", default="refresh")
+CELERY_TASK_ROUTES = {
+    "lots.compute_genealogy": {"queue": JOBS_QUEUE},
+    "lots.refresh_genealogy": {"queue": REFRESH_QUEUE},
 }
 
 # --- Auth ------------------------------------------------------------------------------

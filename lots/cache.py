@@ -20,7 +20,14 @@ would find (a descendant's co-ancestors), so a graph's key also holds the **hold
 generation**, a global token retired the same way after each commit that changes a hold
 (`holds_generation_retire`, called through lots.changes.holds_changed).
 
-Valkey down: every cache call is guarded; reads fall back to the database and still answer.
+Valkey down, frozen or restarted with its data: every cache call is guarded (a short socket
+timeout, then the cache breaker of flowviz/ops/cache_guard.py skips Valkey for
+CACHE_RETRY_SECONDS) and reads fall back to the database. An invalidation that cannot be
+delivered (failed, or skipped while the breaker is open) must not leave a stale answer behind
+for when Valkey returns: the writer bumps the **cache generation** in PostgreSQL instead
+(flowviz/ops/models.py), and every entry key holds the generation read before computing it, so
+every answer cached before the bump becomes unreachable. Reading it is one primary-key query on
+a cached read; an in-process cache cannot lose an invalidation, so it skips that read.
 """
 
 from __future__ import annotations
@@ -34,10 +41,12 @@ from typing import Any
 from urllib.parse import quote
 
 from django.conf import settings
+from django.core.cache.backends.locmem import LocMemCache
 
 from flowviz.ops.cache_guard import cache_failed, cache_usable
 from flowviz.ops.metrics import TRACEABILITY_QUERY_SECONDS
-from flowviz.ops.shared_cache import cache
+from flowviz.ops.models import cache_generation_bump, cache_generation_read
+from flowviz.ops.shared_cache import cache, cache_backend
 from lots import selectors
 
 logger = logging.getLogger(__name__)
@@ -82,12 +91,34 @@ def _tokens(*keys: str) -> str:
     return ".".join(found[key] for key in keys)
 
 
-def _lot_version(kind: str, lot_code: str) -> str:
-    """The token of this kind of answer about the lot: the lot's own version, and for graphs
-    also the holds generation (minted when there is none)."""
+def _cache_is_shared() -> bool:
+    """Whether the cache lives outside this process (Valkey), where invalidations can be lost."""
+    return not isinstance(cache_backend(), LocMemCache)
+
+
+def _generation() -> str:
+    """The cache generation's part of every entry key (read from PostgreSQL; database errors
+    propagate: they are no failure of the cache)."""
+    return f"g{cache_generation_read()}" if _cache_is_shared() else "g"
+
+
+def _lot_version(kind: str, lot_code: str, generation: str) -> str:
+    """The token of this kind of answer about the lot: the cache generation, the lot's own
+    version, and for graphs also the holds generation (minted when there is none)."""
     if kind == GRAPH:
-        return _tokens(_version_key(kind, lot_code), _HOLDS_GENERATION_KEY)
-    return _tokens(_version_key(kind, lot_code))
+        return f"{generation}.{_tokens(_version_key(kind, lot_code), _HOLDS_GENERATION_KEY)}"
+    return f"{generation}.{_tokens(_version_key(kind, lot_code))}"
+
+
+def _invalidation_lost(what: str) -> None:
+    """An invalidation could not reach the cache: retire every cached answer through the cache
+    generation in PostgreSQL (the write that needed it has just committed there)."""
+    try:
+        generation = cache_generation_bump()
+    except Exception:
+        logger.error("cache generation not bumped after %s; cached answers may be stale", what, exc_info=True)
+        return
+    logger.warning("cache unavailable; %s: cache generation bumped to %d", what, generation)
 
 
 def _entry_key(kind: str, lot_code: str, token: str, *params: object) -> str:
@@ -100,8 +131,9 @@ def _cached(kind: str, lot_code: str, params: tuple, compute: Callable[[], Any])
     key: str | None = None
     hit = None
     if cache_usable():
+        generation = _generation()
         try:
-            key = _entry_key(kind, lot_code, _lot_version(kind, lot_code), *params)
+            key = _entry_key(kind, lot_code, _lot_version(kind, lot_code, generation), *params)
             hit = cache.get(key)
         except LookupError:
             key = None
@@ -170,13 +202,18 @@ def graph_json_cached(
 
 
 def graph_refresh(*, lot_code: str) -> bytes | None:
-    """Recompute the full graph (both directions, no depth limit) and store it; None: no lot."""
+    """Recompute the full graph (both directions, no depth limit) and store it; None: no lot.
+
+    With the cache known to be down the graph is computed and not stored (no wait on Valkey).
+    """
     started = time.perf_counter()
-    try:
-        key = _entry_key(GRAPH, lot_code, _lot_version(GRAPH, lot_code), "both", "all")
-    except Exception:
-        logger.warning("cache unavailable; graph of %s computed but not stored", lot_code, exc_info=True)
-        key = None
+    key = None
+    if cache_usable():
+        generation = _generation()
+        try:
+            key = _entry_key(GRAPH, lot_code, _lot_version(GRAPH, lot_code, generation), "both", "all")
+        except Exception:
+            cache_failed(f"graph refresh; graph of {lot_code} computed but not stored")
     body = selectors.lot_graph_json(lot_code=lot_code)
     if body is None:
         return None
@@ -185,7 +222,7 @@ def graph_refresh(*, lot_code: str) -> bytes | None:
         try:
             cache.set(key, gzip_body(body), timeout=_entry_timeout())
         except Exception:
-            logger.warning("cache unavailable; graph of %s not stored", lot_code, exc_info=True)
+            cache_failed(f"graph refresh; graph of {lot_code} not stored")
     return body
 
 
@@ -196,11 +233,14 @@ def one_step_cached(*, lot_code: str) -> bytes | None:
 
 def holds_generation_retire() -> None:
     """A hold was placed or released: every cached graph becomes unreachable."""
+    if not cache_usable():
+        _invalidation_lost("holds generation not retired")
+        return
     try:
         cache.delete(_HOLDS_GENERATION_KEY)
     except Exception:
-        # Nothing else can be done from here; entries expire after TRACEABILITY_CACHE_SECONDS.
-        logger.error("cache unavailable; cached graphs not retired after a hold changed", exc_info=True)
+        cache_failed("holds generation not retired")
+        _invalidation_lost("holds generation not retired")
 
 
 def traceability_invalidate(
@@ -218,7 +258,11 @@ def traceability_invalidate(
     `graph_codes` / `step_codes` extra codes whose graph / one-step answers to retire.
     Returns, among `warm_ids`, the lots (code: id) whose graph had been read since it last
     changed (its version token existed): the only ones worth computing again ahead of a read.
+    With the cache known to be down, no walk and no wait: the cache generation is bumped.
     """
+    if not cache_usable():
+        _invalidation_lost("traceability entries not invalidated")
+        return {}
     affected = selectors.genealogy_affected(lot_ids=lot_ids, links=links)
     extra = set(lot_codes)
     graph_codes = {lot.lot_code for lot in affected} | set(graph_codes) | extra
@@ -234,7 +278,7 @@ def traceability_invalidate(
         read = cache.get_many([_version_key(GRAPH, code) for code in candidates]) if candidates else {}
         cache.delete_many(keys)
     except Exception:
-        # Nothing else can be done from here; entries expire after TRACEABILITY_CACHE_SECONDS.
-        logger.error("cache unavailable; %d traceability entries not invalidated", len(keys), exc_info=True)
+        cache_failed(f"{len(keys)} traceability entries not invalidated")
+        _invalidation_lost(f"{len(keys)} traceability entries not invalidated")
         return {}
     return {code: lot_id for code, lot_id in candidates.items() if _version_key(GRAPH, code) in read}

@@ -17,19 +17,23 @@ from django.db import transaction
 
 from lots import cache as trace_cache
 from lots.selectors import genealogy_affected_codes
-from lots.tasks import genealogy_enqueue
+from lots.tasks import BrokerUnavailable, genealogy_refresh_enqueue_one
 
 logger = logging.getLogger(__name__)
 
 
 def genealogy_refresh_enqueue(*, lot_ids: Iterable[uuid.UUID]) -> int:
-    """Queue `compute_genealogy` for these lots; broker errors are logged. Returns how many were queued."""
+    """Queue `refresh_genealogy` for these lots; broker errors are logged. Returns how many were queued."""
     queued = 0
     pending = sorted(lot_ids)
     for index, lot_id in enumerate(pending):
         try:
-            genealogy_enqueue(lot_id=lot_id, keep_result=False)
+            genealogy_refresh_enqueue_one(lot_id=lot_id)
             queued += 1
+        except BrokerUnavailable:
+            # The breaker is open: the failure that opened it was logged.
+            logger.info("broker unavailable; %d graph refreshes skipped", len(pending) - index)
+            break
         except Exception:
             # The broker is down: the rest would fail the same way, each after a timeout.
             logger.error(

@@ -3,6 +3,12 @@
 A job is a django-celery-results TaskResult row. Starting a job records it as PENDING before
 the task is published, so every id the API hands out has a row: an id without one was never
 issued, and GET /api/jobs/{id} answers 404 for it instead of Celery's ambiguous PENDING.
+
+A job can be lost: its worker killed (the message comes back to the queue only after the
+broker's visibility timeout, CELERY_VISIBILITY_TIMEOUT, and is then run again), or its message
+gone with a broker restarted without persistence. A job is reported lost (FAILURE, with an error
+saying so) when it is PENDING for longer than that recovery time and the broker no longer holds
+its message, or STARTED for longer than the task's time limit plus the recovery time.
 """
 
 from __future__ import annotations
@@ -10,12 +16,15 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
+from django.utils import timezone
 from django_celery_results.models import TaskResult
 
 from lots.models import Lot
-from lots.tasks import compute_genealogy, genealogy_enqueue
+from lots.tasks import compute_genealogy, genealogy_enqueue, job_known_to_broker
 
 logger = logging.getLogger(__name__)
 
@@ -68,12 +77,39 @@ def _error_text(row: TaskResult) -> str:
     return row.status
 
 
+def _lost_reason(row: TaskResult, status: str) -> str | None:
+    """Why the job counts as lost, or None while it may still finish."""
+    recovery = timedelta(seconds=settings.TASK_VISIBILITY_TIMEOUT)
+    now = timezone.now()
+    if status == "PENDING":
+        if now - row.date_created <= recovery or job_known_to_broker(task_id=row.task_id) is not False:
+            return None
+        return (
+            f"Lost: not started within {settings.TASK_VISIBILITY_TIMEOUT} s and no longer queued "
+            "(the broker lost it); start the job again"
+        )
+    if status == "STARTED":
+        since = row.date_started or row.date_done
+        limit = timedelta(seconds=compute_genealogy.time_limit or settings.CELERY_TASK_TIME_LIMIT)
+        if since is None or now - since <= limit + recovery:
+            return None
+        return (
+            f"Lost: still running after its time limit plus {settings.TASK_VISIBILITY_TIMEOUT} s "
+            "(its worker died); start the job again"
+        )
+    return None
+
+
 def genealogy_job_get(*, job_id: uuid.UUID) -> dict[str, Any] | None:
-    """{"job_id", "status", "result", "error"}; None for an id no job was started with."""
+    """{"job_id", "status", "result", "error"}; None for an id no job was started with.
+    A lost job is a FAILURE whose error says so."""
     row = TaskResult.objects.filter(task_id=str(job_id)).first()
     if row is None:
         return None
     status = _STATUS.get(row.status, "PENDING")
+    lost = _lost_reason(row, status)
+    if lost is not None:
+        return {"job_id": str(job_id), "status": "FAILURE", "result": None, "error": lost}
     result = json.loads(row.result) if status == "SUCCESS" and row.result else None
     return {
         "job_id": str(job_id),

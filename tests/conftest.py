@@ -9,6 +9,7 @@ the embedded default.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import pytest
 
@@ -42,9 +43,14 @@ def demo(db):
 def _clear_cache():
     from django.core.cache import cache
 
+    from flowviz.http.throttling import throttle_fallback_reset
+    from flowviz.ops.breakers import broker_breaker, database_breaker
     from flowviz.ops.cache_guard import cache_reset
 
     cache_reset()
+    broker_breaker.reset()
+    database_breaker.reset()
+    throttle_fallback_reset()
 
     # delete_pattern honours this run's key prefix, so other runs sharing the server are untouched.
     if hasattr(cache, "delete_pattern"):
@@ -53,6 +59,8 @@ def _clear_cache():
         cache.clear()
     yield
     cache_reset()
+    broker_breaker.reset()
+    database_breaker.reset()
 
 
 @pytest.fixture
@@ -61,3 +69,36 @@ def role_groups(db):
     from accounts.roles import role_groups_sync
 
     role_groups_sync()
+
+
+@pytest.fixture
+def celery_conf() -> Iterator:
+    """Set Celery configuration values for one test; the previous values come back after it."""
+    from flowviz.celery import app as celery_app
+
+    saved: dict[str, object] = {}
+
+    def apply(**values: object) -> None:
+        for name, value in values.items():
+            saved.setdefault(name, celery_app.conf.get(name))
+            celery_app.conf[name] = value
+        if "broker_url" in values:
+            _forget_broker_connections()
+
+    yield apply
+    for name, value in saved.items():
+        celery_app.conf[name] = value
+    if "broker_url" in saved:
+        _forget_broker_connections()
+
+
+def _forget_broker_connections() -> None:
+    """Publishing reuses the app's pooled broker connections; a test that changes the broker
+    URL (which production never does at run time) must not publish on the old one."""
+    from kombu import pools as kombu_pools
+
+    from flowviz.celery import app as celery_app
+
+    kombu_pools.reset()  # kombu's process-wide producer pools, keyed by broker connection
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None

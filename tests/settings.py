@@ -35,6 +35,9 @@ PASSWORD_HASHERS = [
     "tests.hashers.FastBCryptPasswordHasher",
 ]
 
-# Each test run gets its own key space so parallel or repeated runs never share cache entries.
-for _cache in CACHES.values():
-    _cache["KEY_PREFIX"] = f"flowviz-test-{os.getpid()}"
+# Each test run gets its own key space so parallel or repeated runs never share cache entries;
+# unless CACHE_KEY_PREFIX is set: the servers a fault test starts (several gunicorn workers, a
+# Celery worker) must share one key space, as a deployment's processes do.
+if not os.environ.get("CACHE_KEY_PREFIX"):
+    for _cache in CACHES.values():
+        _cache["KEY_PREFIX"] = f"flowviz-test-{os.getpid()}"

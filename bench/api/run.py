@@ -90,9 +90,10 @@ WORKER_LOG = ARTIFACTS / "bench-worker.log"
 
 TRACE_CODE = "MIX-BATCH-88"  # a lot of the demo seed with parents and children
 DEMO_USER = "operator@flowviz.com"
-# The Celery worker consumes the default queue (docker-compose.yml's worker has no -Q); kombu's
-# Redis transport keeps delivered, not yet acknowledged messages in this hash (tasks ack late).
-CELERY_QUEUE = "celery"
+# The Celery worker consumes the jobs and refresh queues, as docker-compose.yml's worker does
+# (settings.JOBS_QUEUE / REFRESH_QUEUE, default names); kombu's Redis transport keeps
+# delivered, not yet acknowledged messages in this hash (tasks ack late).
+CELERY_QUEUES = ("jobs", "refresh")
 UNACKED = "unacked"
 # The worker counts as idle when its CPU moves by no more than this over IDLE_WINDOW seconds
 # (an idle worker still wakes up for its broker polls and heartbeats).
@@ -241,7 +242,7 @@ class CeleryDrain:
         self.broker = valkey.Valkey.from_url(BROKER_URL)
 
     def pending(self) -> int:
-        return self.broker.llen(CELERY_QUEUE) + self.broker.hlen(UNACKED)
+        return sum(self.broker.llen(queue) for queue in CELERY_QUEUES) + self.broker.hlen(UNACKED)
 
     def __call__(self) -> None:
         deadline = time.monotonic() + DRAIN_TIMEOUT
@@ -295,6 +296,7 @@ class Services:
             gunicorn, cwd=ROOT, env=gunicorn_env, stdout=self.logs[0], stderr=subprocess.STDOUT
         )
         worker = [str(BIN / "celery"), "-A", "flowviz.celery", "worker", "--loglevel", "INFO"]
+        worker += ["-Q", ",".join(CELERY_QUEUES)]
         worker += ["--concurrency", str(CELERY_CONCURRENCY), "-n", f"bench-{secrets.token_hex(3)}@%h"]
         self.worker = subprocess.Popen(  # noqa: S603
             worker, cwd=ROOT, env=env, stdout=self.logs[1], stderr=subprocess.STDOUT

@@ -19,13 +19,14 @@ shape by `ApiErrorBodyMiddleware`; the admin and everything outside /api/ keep D
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Awaitable, Callable, Sequence
 from http import HTTPStatus
 from typing import Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig
-from django.db import IntegrityError
+from django.db import IntegrityError, InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -34,11 +35,13 @@ from accounts.auth import RoleNotAllowed
 from flowviz.core.errors import Conflict, FieldInvalid, Refused, constraint_conflict, violated_constraint
 from flowviz.http.parsers import BodyRejected
 from flowviz.http.renderers import json_dumps
+from flowviz.ops.breakers import database_breaker
 
 logger = logging.getLogger("flowviz.api")
 
 API_PREFIX = "/api/"
 INTERNAL_ERROR = "Internal server error"
+SERVICE_UNAVAILABLE = "Service unavailable"
 # Messages of the statuses Django answers by itself, where they differ from HTTP's phrase.
 _DJANGO_ERROR_MESSAGES = {500: INTERNAL_ERROR, 413: "Request body too large"}
 # The parts of a validation error's `loc` that say where the value came from, not which field.
@@ -128,6 +131,17 @@ def install_error_handlers(api: NinjaAPI) -> None:
         )
         return answer(request, 409, conflict.message)
 
+    def database_unavailable(request: HttpRequest, exc: Exception) -> HttpResponse:
+        # The database is down or restarting (no connection, or one that died under the query):
+        # a documented 503 the client may retry, not a 500. The breaker makes the next
+        # connection attempt quick (flowviz/ops/postgresql/base.py).
+        database_breaker.suspected()
+        logger.warning("database unavailable on %s %s: %s", request.method, request.path, exc)
+        response = answer(request, 503, SERVICE_UNAVAILABLE)
+        wait = database_breaker.remaining() or database_breaker.retry_seconds
+        response["Retry-After"] = str(max(1, math.ceil(wait)))
+        return response
+
     handlers: dict[type[Exception], Callable[[HttpRequest, Any], HttpResponse]] = {
         AuthenticationError: not_authenticated,
         HttpError: http_error,
@@ -140,6 +154,8 @@ def install_error_handlers(api: NinjaAPI) -> None:
         Conflict: lambda request, exc: answer(request, 409, exc.message),
         FieldInvalid: field_invalid,
         IntegrityError: integrity_error,
+        OperationalError: database_unavailable,
+        InterfaceError: database_unavailable,
         RequestDataTooBig: lambda request, exc: answer(request, 413, "Request body too large"),
         Exception: unexpected,
     }

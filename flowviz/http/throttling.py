@@ -9,6 +9,10 @@ which is fine for fairness but not for the login limit, a security control.
 
 The client is the authenticated user when there is one (auth runs before throttles), else the
 IP address (X-Forwarded-For is only trusted for `NUM_PROXIES` hops).
+
+Valkey unreachable: the fairness limits (read, write, traceability) fail open, but the login
+limit is a security control, so it is then counted in the process's own memory instead: at
+most `limit * processes` logins get through per window, never an unlimited number.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.cache.backends.locmem import LocMemCache
 from django.http import HttpRequest
 from ninja.throttling import BaseThrottle
 
@@ -30,6 +35,11 @@ from flowviz.ops.shared_cache import cache
 logger = logging.getLogger(__name__)
 
 _PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+# Scopes still counted, per process, while the shared cache is unreachable.
+FAIL_CLOSED_SCOPES = frozenset({"login"})
+# The per-process counters of those scopes (LocMemCache: add and incr are atomic under its lock).
+_local_counters = LocMemCache("flowviz-throttle-fallback", {"OPTIONS": {"MAX_ENTRIES": 10_000}})
 
 
 @dataclass(frozen=True)
@@ -62,22 +72,20 @@ def throttle_hit(*, scope: str, ident: str, rate: Rate, now: float | None = None
     period = rate.period_seconds
     window = int(now // period)
     key = f"throttle:{scope}:{ident}:{window}"
-    if not cache_usable():
-        return None
-    try:
-        # The counter lives two windows (+1 s of clock skew) so the next window can read it.
-        cache.add(key, 0, timeout=2 * period + 1)
+    previous_key = f"throttle:{scope}:{ident}:{window - 1}"
+    counts = None
+    if cache_usable():
         try:
-            count = cache.incr(key)
-        except ValueError:  # evicted between add and incr: count from here
-            cache.add(key, 1, timeout=2 * period + 1)
-            count = 1
-        previous = int(cache.get(f"throttle:{scope}:{ident}:{window - 1}") or 0)
-    except Exception:
-        # A dead cache must not take the API down with it: fail open, loudly, and stop
-        # trying for a moment (this runs on the event loop).
-        cache_failed("rate limits; requests not counted")
-        return None
+            counts = _count(cache, key=key, previous_key=previous_key, period=period)
+        except Exception:
+            # A dead cache must not take the API down with it: stop trying for a moment (this
+            # runs on the event loop) and fall back below, loudly.
+            cache_failed("rate limits; login limit counted per process, other limits off")
+    if counts is None:
+        if scope not in FAIL_CLOSED_SCOPES:
+            return None
+        counts = _count(_local_counters, key=key, previous_key=previous_key, period=period)
+    count, previous = counts
     elapsed = now - window * period
     to_window_end = period - elapsed
     if count > rate.limit:
@@ -88,6 +96,23 @@ def throttle_hit(*, scope: str, ident: str, rate: Rate, now: float | None = None
         return None
     # The previous window's weight drops by previous/period per second.
     return max(min(excess * period / previous, to_window_end), 1.0)
+
+
+def _count(store, *, key: str, previous_key: str, period: int) -> tuple[int, int]:
+    """Take a ticket in this window's counter; (ticket number, previous window's count)."""
+    # The counter lives two windows (+1 s of clock skew) so the next window can read it.
+    store.add(key, 0, timeout=2 * period + 1)
+    try:
+        count = store.incr(key)
+    except ValueError:  # evicted between add and incr: count from here
+        store.add(key, 1, timeout=2 * period + 1)
+        count = 1
+    return count, int(store.get(previous_key) or 0)
+
+
+def throttle_fallback_reset() -> None:
+    """Forget the per-process counters (tests)."""
+    _local_counters.clear()
 
 
 def client_ident(request: HttpRequest) -> str:

@@ -15,9 +15,15 @@ from typing import Any
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")  # all interfaces: inside a container, behind nginx
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-worker_class = "uvicorn_worker.UvicornWorker"
+# uvicorn's worker, plus a deadline for each request's head (flowviz/ops/uvicorn_worker.py,
+# GUNICORN_HEADER_TIMEOUT, default 10 s): a client that connects and sends nothing, or trickles
+# its headers, is disconnected instead of holding the connection forever.
+worker_class = "flowviz.ops.uvicorn_worker.FlowVizUvicornWorker"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
+# Seconds an idle keep-alive connection stays open after a response (uvicorn's
+# timeout_keep_alive). nginx's upstream keepalive_timeout is below it, so nginx never reuses a
+# connection the app is closing.
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
 # Recycle workers now and then (0 = never); jitter keeps them from restarting together.
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "0"))

@@ -20,7 +20,8 @@ _lock = threading.Lock()
 _backend: BaseCache | None = None
 
 
-def _backend_get() -> BaseCache:
+def cache_backend() -> BaseCache:
+    """The process's default-cache backend object (e.g. to ask which kind of cache it is)."""
     global _backend
     backend = _backend
     if backend is None:
@@ -35,7 +36,7 @@ class _ProcessCache:
     """Delegates to the process's one default-cache backend."""
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(_backend_get(), name)
+        return getattr(cache_backend(), name)
 
 
 cache = _ProcessCache()

@@ -76,7 +76,7 @@ def test_api_runs_gunicorn_with_uvicorn_workers_and_multiprocess_metrics(service
     metrics_dir = api["environment"]["PROMETHEUS_MULTIPROC_DIR"]
     assert any(mount.split(":")[0] == metrics_dir for mount in api["tmpfs"])
     config = (ROOT / "flowviz" / "ops" / "gunicorn_conf.py").read_text()
-    assert 'worker_class = "uvicorn_worker.UvicornWorker"' in config
+    assert 'worker_class = "flowviz.ops.uvicorn_worker.FlowVizUvicornWorker"' in config
     assert "WEB_CONCURRENCY" in config
     assert "mark_process_dead" in config
 
@@ -84,6 +84,12 @@ def test_api_runs_gunicorn_with_uvicorn_workers_and_multiprocess_metrics(service
 def test_worker_and_beat_run_the_celery_app(services):
     assert "celery -A flowviz.celery worker" in " ".join(services["worker"]["command"])
     assert services["beat"]["command"][:4] == ["celery", "-A", "flowviz.celery", "beat"]
+
+
+def test_the_worker_consumes_both_the_jobs_and_the_refresh_queue(services):
+    from django.conf import settings
+
+    assert f"-Q {settings.JOBS_QUEUE},{settings.REFRESH_QUEUE} " in " ".join(services["worker"]["command"])
 
 
 def test_nginx_is_the_only_published_service(services):
@@ -167,4 +173,4 @@ def test_gunicorn_loads_its_config_and_the_asgi_app():
     )
     assert result.returncode == 0, result.stderr
     assert re.search(r"^workers\s+= 3$", result.stdout, flags=re.MULTILINE)
-    assert "uvicorn_worker.UvicornWorker" in result.stdout
+    assert "flowviz.ops.uvicorn_worker.FlowVizUvicornWorker" in result.stdout

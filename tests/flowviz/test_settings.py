@@ -123,7 +123,7 @@ def test_postgres_database_url_without_pool_keeps_persistent_connections():
         conn_max_age=60,
         disable_server_side_cursors=True,
     )
-    assert config["ENGINE"] == "django.db.backends.postgresql"
+    assert config["ENGINE"] == "flowviz.ops.postgresql"  # the database breaker, without a pool too
     assert "pool" not in config["OPTIONS"]
     assert config["CONN_MAX_AGE"] == 60
     assert config["DISABLE_SERVER_SIDE_CURSORS"] is True

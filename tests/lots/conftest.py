@@ -1,44 +1,14 @@
-"""Fixtures of the traceability tests: hand-built genealogies, tokens, Celery configuration."""
+"""Fixtures of the traceability tests: hand-built genealogies, tokens, inline tasks."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
-from kombu import pools as kombu_pools
 
 from accounts.roles import Role
-from flowviz.celery import app as celery_app
 from lots.models import Lot, LotGenealogy, LotType
 from tests.api_support import bearer, demo_user
-
-
-@pytest.fixture
-def celery_conf() -> Iterator:
-    """Set Celery configuration values for one test; the previous values come back after it."""
-    saved: dict[str, object] = {}
-
-    def apply(**values: object) -> None:
-        for name, value in values.items():
-            saved.setdefault(name, celery_app.conf.get(name))
-            celery_app.conf[name] = value
-        if "broker_url" in values:
-            _forget_broker_connections()
-
-    yield apply
-    for name, value in saved.items():
-        celery_app.conf[name] = value
-    if "broker_url" in saved:
-        _forget_broker_connections()
-
-
-def _forget_broker_connections() -> None:
-    """Publishing reuses the app's pooled broker connections; a test that changes the broker
-    URL (which production never does at run time) must not publish on the old one."""
-    kombu_pools.reset()  # kombu's process-wide producer pools, keyed by broker connection
-    celery_app._pool = None
-    celery_app.amqp._producer_pool = None
 
 
 @pytest.fixture(autouse=True)
@@ -73,3 +43,12 @@ def headers(demo):
         return bearer(demo_user(role))
 
     return for_role
+
+
+def cache_hit_queries() -> int:
+    """Queries a cached traceability answer costs: with Valkey, the read of the cache generation
+    from PostgreSQL (lots/cache.py); with the in-process cache, none."""
+    from django.core.cache import caches
+    from django.core.cache.backends.locmem import LocMemCache
+
+    return 0 if isinstance(caches["default"], LocMemCache) else 1

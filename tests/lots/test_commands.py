@@ -13,6 +13,7 @@ from django.db.models import Count
 from lots import cache as trace_cache
 from lots.factory import LAYERS
 from lots.models import Lot, LotGenealogy
+from tests.lots.conftest import cache_hit_queries
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +25,7 @@ def run(*args: str) -> tuple[str, str]:
 
 
 def cached_without_queries(django_assert_num_queries, code: str) -> bool:
-    with django_assert_num_queries(0):
+    with django_assert_num_queries(cache_hit_queries()):
         return trace_cache.graph_json_cached(lot_code=code) is not None
 
 

@@ -17,7 +17,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 
 from lots import cache as trace_cache
 from lots.models import Lot
-from lots.tasks import genealogy_enqueue
+from lots.tasks import genealogy_refresh_enqueue_one
 
 
 def _parse_since(value: str) -> datetime:
@@ -63,7 +63,7 @@ class Command(BaseCommand):
             for _, lot_id, code in batch:
                 try:
                     if queue:
-                        genealogy_enqueue(lot_id=lot_id)
+                        genealogy_refresh_enqueue_one(lot_id=lot_id)
                     else:
                         trace_cache.graph_refresh(lot_code=code)
                 except Exception as exc:

@@ -20,7 +20,7 @@ def _cache_warnings(caplog) -> list[logging.LogRecord]:
 def test_a_dead_cache_lets_requests_through_and_is_skipped_after_the_first_failure(caplog):
     caplog.set_level(logging.WARNING, logger="flowviz.ops.cache_guard")
     with override_settings(CACHES=_DEAD_VALKEY):
-        results = [throttle_hit(scope="login", ident="ip:10.0.0.1", rate=rate_parse("1/m")) for _ in range(5)]
+        results = [throttle_hit(scope="read", ident="ip:10.0.0.1", rate=rate_parse("1/m")) for _ in range(5)]
     assert results == [None] * 5
     assert not cache_usable()
     assert len(_cache_warnings(caplog)) == 1
@@ -31,7 +31,7 @@ def test_the_cache_is_tried_again_after_the_retry_window(settings, caplog):
     caplog.set_level(logging.WARNING, logger="flowviz.ops.cache_guard")
     with override_settings(CACHES=_DEAD_VALKEY):
         for _ in range(3):
-            throttle_hit(scope="login", ident="ip:10.0.0.2", rate=rate_parse("1/m"))
+            throttle_hit(scope="read", ident="ip:10.0.0.2", rate=rate_parse("1/m"))
     assert len(_cache_warnings(caplog)) == 3
 
 
@@ -53,3 +53,13 @@ def test_a_working_cache_counts_again_after_a_reset():
     rate = rate_parse("1/m")
     assert throttle_hit(scope="login", ident="ip:10.0.0.3", rate=rate) is None
     assert throttle_hit(scope="login", ident="ip:10.0.0.3", rate=rate) is not None
+
+
+def test_the_login_limit_is_counted_per_process_while_the_cache_is_dead(caplog):
+    caplog.set_level(logging.WARNING, logger="flowviz.ops.cache_guard")
+    rate = rate_parse("3/m")
+    with override_settings(CACHES=_DEAD_VALKEY):
+        results = [throttle_hit(scope="login", ident="ip:10.0.0.4", rate=rate) for _ in range(5)]
+    assert results[:3] == [None] * 3
+    assert all(wait is not None and wait >= 1 for wait in results[3:])
+    assert "login limit counted per process" in _cache_warnings(caplog)[0].getMessage()

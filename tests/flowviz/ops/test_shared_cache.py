@@ -14,7 +14,7 @@ from flowviz.ops.shared_cache import cache
 
 
 def _backend() -> object:
-    return shared_cache._backend_get()
+    return shared_cache.cache_backend()
 
 
 def test_every_thread_and_task_uses_the_same_backend_object():
