@@ -191,6 +191,9 @@ CELERY_TASK_ROUTES = {
     "lots.compute_genealogy": {"queue": JOBS_QUEUE},
     "lots.refresh_genealogy": {"queue": REFRESH_QUEUE},
 }
+# Everything else (beat's housekeeping: celery.backend_cleanup, the idempotency-key purge) on
+# the jobs queue too: Celery's default queue, "celery", is one the worker does not consume.
+CELERY_TASK_DEFAULT_QUEUE = JOBS_QUEUE
 
 # --- Auth ------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

@@ -92,6 +92,19 @@ def test_the_worker_consumes_both_the_jobs_and_the_refresh_queue(services):
     assert f"-Q {settings.JOBS_QUEUE},{settings.REFRESH_QUEUE} " in " ".join(services["worker"]["command"])
 
 
+def test_every_task_and_beat_entry_goes_to_a_queue_the_worker_consumes(services):
+    from flowviz.celery import app
+
+    consumed = set(re.search(r"-Q (\S+)", " ".join(services["worker"]["command"])).group(1).split(","))
+    app.loader.import_default_modules()
+    ours = {name for name in app.tasks if not name.startswith("celery.")}
+    # Beat adds the result cleanup itself (CELERY_RESULT_EXPIRES); the rest is configured.
+    scheduled = {entry["task"] for entry in app.conf.beat_schedule.values()} | {"celery.backend_cleanup"}
+    assert {"lots.compute_genealogy", "lots.refresh_genealogy"} <= ours
+    routed = {name: app.amqp.router.route({}, name)["queue"].name for name in ours | scheduled}
+    assert {name: queue for name, queue in routed.items() if queue not in consumed} == {}
+
+
 def test_nginx_is_the_only_published_service(services):
     published = {name for name, service in services.items() if service.get("ports")}
     assert published == {"nginx"}
