@@ -8,7 +8,9 @@ the operation, exactly as the server behaves:
   `application/json`, flowviz/http/parsers.py) and 422 (the schema, duplicate keys, NUL);
 - any parameter (path or query): 422 when it does not parse (a version number that is not an
   integer, an unknown `direction`, a `q` over 100 characters);
-- a path parameter: 404 (nothing has that id or code; also every path holding NUL or `%2F`).
+- a path parameter: 404 (nothing has that id or code; also every path holding NUL or `%2F`);
+- every operation but the health probes (which answer for themselves): 503 with `Retry-After`
+  while the database is down (flowviz/http/errors.py).
 
 The document also gets the `JsonValue` component (flowviz.core.json_limits.JSON_VALUE_SCHEMA)
 that free JSON fields refer to.
@@ -35,6 +37,14 @@ def _json_response(description: str, ref: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": {"$ref": ref}}}}
 
 
+_SERVICE_UNAVAILABLE = {
+    **_json_response("Service unavailable: the database is down; try again after Retry-After", _DETAIL_REF),
+    "headers": {
+        "Retry-After": {"description": "Seconds to wait before retrying", "schema": {"type": "integer"}}
+    },
+}
+
+
 def _json_value_refs(node: Any) -> Any:
     """`node` with every JsonValue placeholder replaced by the reference to the component."""
     if isinstance(node, dict):
@@ -55,7 +65,7 @@ def document_request_errors(schema: dict[str, Any]) -> dict[str, Any]:
     for model in (DetailOut, ValidationErrorOut):
         if model.__name__ not in components:
             components[model.__name__] = model.model_json_schema(ref_template="#/components/schemas/{model}")
-    for methods in schema.get("paths", {}).values():
+    for path, methods in schema.get("paths", {}).items():
         for operation in methods.values():
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
@@ -70,6 +80,12 @@ def document_request_errors(schema: dict[str, Any]) -> dict[str, Any]:
                 added[422] = _json_response("A parameter or the body does not validate", _VALIDATION_REF)
             if any(parameter.get("in") == "path" for parameter in parameters):
                 added[404] = _json_response("Not Found", _DETAIL_REF)
+            if not path.startswith("/api/health"):
+                if "503" in {str(status) for status in responses}:  # its own 503 too (the job queue)
+                    existing = responses.get(503) or responses["503"]
+                    existing.setdefault("headers", {}).update(_SERVICE_UNAVAILABLE["headers"])
+                else:
+                    added[503] = _SERVICE_UNAVAILABLE
             # ninja keys responses by int status, openapi_extra by text: one key per status.
             present = {str(status) for status in responses}
             for status, response in added.items():

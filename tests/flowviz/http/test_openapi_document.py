@@ -41,6 +41,15 @@ def test_the_document_has_no_repeated_keys():
     json.loads(Client().get("/api/openapi.json").content, object_pairs_hook=no_repeats)
 
 
+def test_every_operation_documents_the_503_of_a_database_outage_with_retry_after(document):
+    for name, operation in _operations(document):
+        if " /api/health" in name:  # the probes answer for themselves
+            continue
+        answer = operation["responses"].get("503")
+        assert answer is not None, name
+        assert "Retry-After" in answer.get("headers", {}), name
+
+
 def test_every_operation_with_a_body_documents_400_413_415_and_422(document):
     with_body = [(name, op) for name, op in _operations(document) if "requestBody" in op]
     assert len(with_body) >= 5
