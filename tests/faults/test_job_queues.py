@@ -15,6 +15,7 @@ from django.utils import timezone
 from django_celery_results.models import TaskResult
 
 from accounts.roles import Role
+from lots.models import Lot
 from tests.api_support import bearer, demo_user, post_json
 
 pytestmark = pytest.mark.django_db
@@ -36,9 +37,12 @@ def test_jobs_and_refreshes_after_writes_go_to_separate_queues(
         client.post("/api/traceability/MIX-BATCH-88/jobs", **bearer(demo_user(Role.VIEWER))).status_code
         == 202
     )
+    # A write queues the refresh of a graph somebody reads (issue 13): read it, then decide.
+    graph = client.get("/api/traceability/MIX-BATCH-88/graph", **bearer(demo_user(Role.VIEWER)))
+    assert graph.status_code == 200
     with django_capture_on_commit_callbacks(execute=True):
-        body = {"lot_code": "FG-QUEUED", "parents": [{"lot_code": "MIX-BATCH-88"}]}
-        assert post_json(client, "/api/lots", body, demo_user(Role.OPERATOR)).status_code == 201
+        body = {"lot_id": str(Lot.objects.get(lot_code="MIX-BATCH-88").pk), "decision": "PASS"}
+        assert post_json(client, "/api/qc-decisions", body, demo_user(Role.AUDITOR)).status_code == 201
     assert _queue_lengths(broker_server) == {settings.JOBS_QUEUE: 1, settings.REFRESH_QUEUE: 1, "celery": 0}
 
 
