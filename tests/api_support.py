@@ -8,11 +8,13 @@ value or type fails the test.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from django.test import Client
 
@@ -91,3 +93,50 @@ def assert_matches_golden(name: str, response) -> None:
     assert path.exists(), f"no golden file {path.name}; run with UPDATE_GOLDEN=1 to create it"
     expected = json.loads(path.read_text())
     assert actual == expected
+
+
+def asgi_request(
+    raw_path: str, *, method: str = "GET", query: str = "", headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], bytes]:
+    """One request through flowviz.asgi as uvicorn makes it (`path` decoded, `raw_path` as
+    sent; the client stays connected until the response is sent): (status, headers, body)."""
+    from flowviz.asgi import application
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": unquote(raw_path),
+        "raw_path": raw_path.encode(),
+        "query_string": query.encode(),
+        "root_path": "",
+        "headers": [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
+        + [(b"host", b"127.0.0.1")],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+    }
+    messages: list[dict] = []
+    requests = [{"type": "http.request", "body": b"", "more_body": False}]
+
+    async def run() -> None:
+        finished = asyncio.Event()
+
+        async def receive():
+            if requests:
+                return requests.pop()
+            await finished.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message):
+            messages.append(message)
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                finished.set()
+
+        await application(scope, receive, send)
+
+    asyncio.run(run())
+    start = next(m for m in messages if m["type"] == "http.response.start")
+    body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
+    return start["status"], {k.decode().lower(): v.decode() for k, v in start["headers"]}, body

@@ -2,59 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 
 import pytest
 from django.test import override_settings
 
 from flowviz.http.asgi import api_middleware
+from tests.api_support import asgi_request
 
 
 def _asgi_get(
     path: str, headers: dict[str, str] | None = None, method: str = "GET"
 ) -> tuple[int, dict, bytes]:
-    from flowviz.asgi import application
-
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
-        + [(b"host", b"127.0.0.1")],
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 8000),
-    }
-    messages: list[dict] = []
-    requests = [{"type": "http.request", "body": b"", "more_body": False}]
-
-    async def run() -> None:
-        finished = asyncio.Event()
-
-        async def receive():
-            if requests:
-                return requests.pop()
-            await finished.wait()  # the client stays connected until the response is sent
-            return {"type": "http.disconnect"}
-
-        async def send(message):
-            messages.append(message)
-            if message["type"] == "http.response.body" and not message.get("more_body"):
-                finished.set()
-
-        await application(scope, receive, send)
-
-    asyncio.run(run())
-    start = next(m for m in messages if m["type"] == "http.response.start")
-    body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
-    response_headers = {k.decode().lower(): v.decode() for k, v in start["headers"]}
-    return start["status"], response_headers, body
+    return asgi_request(path, method=method, headers=headers)
 
 
 def test_api_chain_skips_the_browser_session_middleware():

@@ -4,9 +4,7 @@ and never another resource. Sent over ASGI as uvicorn sends them (with the raw p
 
 from __future__ import annotations
 
-import asyncio
 import json
-from urllib.parse import unquote
 
 import pytest
 from django.test import Client
@@ -15,56 +13,16 @@ from accounts.roles import Role
 from accounts.tokens import token_issue
 from flowviz.demo.seed import demo_seed
 from lots.models import Lot
-from tests.api_support import bearer, demo_user, error_body
+from tests.api_support import asgi_request, bearer, demo_user, error_body
 
 NOT_FOUND = error_body("Not Found")
 
 
 def _asgi(raw_path: str, *, query: str = "", method: str = "GET", token: str | None = None):
     """One request through flowviz.asgi as uvicorn makes it: `path` decoded, `raw_path` as sent."""
-    from flowviz.asgi import application
-
-    headers = [(b"host", b"127.0.0.1")]
-    if token is not None:
-        headers.append((b"authorization", f"Bearer {token}".encode()))
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": unquote(raw_path),
-        "raw_path": raw_path.encode(),
-        "query_string": query.encode(),
-        "root_path": "",
-        "headers": headers,
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 8000),
-    }
-    messages: list[dict] = []
-
-    async def run() -> None:
-        finished = asyncio.Event()
-        requests = [{"type": "http.request", "body": b"", "more_body": False}]
-
-        async def receive():
-            if requests:
-                return requests.pop()
-            await finished.wait()
-            return {"type": "http.disconnect"}
-
-        async def send(message):
-            messages.append(message)
-            if message["type"] == "http.response.body" and not message.get("more_body"):
-                finished.set()
-
-        await application(scope, receive, send)
-
-    asyncio.run(run())
-    start = next(m for m in messages if m["type"] == "http.response.start")
-    body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
-    content_type = {k.lower(): v for k, v in start["headers"]}.get(b"content-type", b"").decode()
-    return start["status"], content_type, body
+    headers = {"Authorization": f"Bearer {token}"} if token is not None else None
+    status, response_headers, body = asgi_request(raw_path, method=method, query=query, headers=headers)
+    return status, response_headers.get("content-type", ""), body
 
 
 @pytest.fixture
