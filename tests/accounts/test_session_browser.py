@@ -8,53 +8,20 @@ The API docs page is checked in the same browser: Swagger UI comes from our stat
 from __future__ import annotations
 
 import json
-import tempfile
 
 import pytest
-from django.contrib.staticfiles.testing import StaticLiveServerTestCase
 from django.test import override_settings
 
 from accounts.roles import Role
 from flowviz.demo.seed import demo_seed
 from lots.models import Lot
 from tests.admin_support import PASSWORD, user_with_role
-from tests.conftest import CHROMEDRIVER
+from tests.browser_support import ChromiumLiveServerTestCase
 
 
 @pytest.mark.browser
 @override_settings(ROOT_URLCONF="tests.legacy_screen_urls", THROTTLE_ENABLED=False)
-class LegacyScreensInABrowserTest(StaticLiveServerTestCase):
-    @classmethod
-    def setUpClass(cls):
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-
-        super().setUpClass()
-        cls.profile = tempfile.TemporaryDirectory(prefix="flowviz-chromium-")
-        options = webdriver.ChromeOptions()
-        for flag in (
-            "--headless=new",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            "--window-size=1400,1000",
-            f"--user-data-dir={cls.profile.name}",
-        ):
-            options.add_argument(flag)
-        options.binary_location = "/usr/bin/chromium"
-        cls.browser = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-        cls.browser.implicitly_wait(5)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.browser.quit()
-        cls.profile.cleanup()
-        super().tearDownClass()
-
+class LegacyScreensInABrowserTest(ChromiumLiveServerTestCase):
     def setUp(self):
         demo_seed()
         self.operator = user_with_role(Role.OPERATOR, email="olga@example.com")

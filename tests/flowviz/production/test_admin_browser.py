@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 import pytest
-from django.contrib.staticfiles.testing import StaticLiveServerTestCase
 
 from accounts.roles import Role, role_groups_sync
 from flowviz.demo.seed import demo_seed
@@ -14,45 +12,13 @@ from flowviz.production.models import Scenario
 from lots.models import Lot
 from quality.models import QcDecision, QcGate
 from tests.admin_support import PASSWORD, user_with_role
-from tests.conftest import CHROMEDRIVER
+from tests.browser_support import ChromiumLiveServerTestCase
 
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
 
 
 @pytest.mark.browser
-class ManagerInTheAdminTest(StaticLiveServerTestCase):
-    @classmethod
-    def setUpClass(cls):
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-
-        super().setUpClass()
-        cls.profile = tempfile.TemporaryDirectory(prefix="flowviz-chromium-")
-        options = webdriver.ChromeOptions()
-        for flag in (
-            "--headless=new",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            "--window-size=1400,1000",
-            f"--user-data-dir={cls.profile.name}",
-        ):
-            options.add_argument(flag)
-        options.binary_location = "/usr/bin/chromium"
-        # An explicit driver path: Selenium Manager never downloads anything.
-        cls.browser = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-        cls.browser.implicitly_wait(5)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.browser.quit()
-        cls.profile.cleanup()
-        super().tearDownClass()
-
+class ManagerInTheAdminTest(ChromiumLiveServerTestCase):
     def setUp(self):
         role_groups_sync()  # a flush by an earlier transactional test removes the groups
         demo_seed()
