@@ -30,6 +30,7 @@ transaction; the services' own `atomic` blocks become savepoints.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -196,6 +197,8 @@ def _keyed_run(run: Run) -> Run:
 def _keyed_view(view: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
     """Wraps the handler: after auth and parsing, claim the key or replay its answer."""
 
+    # wraps: ninja names the operation (its OpenAPI operationId) after the view function.
+    @functools.wraps(view)
     async def view_keyed(request: HttpRequest, **values: Any) -> Any:
         keyed: _KeyedRequest | None = getattr(request, "_idempotency", None)
         if keyed is not None:

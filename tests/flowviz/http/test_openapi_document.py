@@ -41,6 +41,12 @@ def test_the_document_has_no_repeated_keys():
     json.loads(Client().get("/api/openapi.json").content, object_pairs_hook=no_repeats)
 
 
+def test_every_operation_has_its_own_operation_id(document):
+    # The frontend's type generator names each operation by its operationId.
+    ids = [operation["operationId"] for _, operation in _operations(document)]
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+
+
 def test_every_operation_documents_the_503_of_a_database_outage_with_retry_after(document):
     for name, operation in _operations(document):
         if " /api/health" in name:  # the probes answer for themselves
