@@ -33,17 +33,26 @@ from ninja.security import HttpBearer
 from accounts.models import User
 from accounts.roles import Role
 from accounts.tokens import InvalidToken, token_decode
+from flowviz.http.asgi import db_call_releasing_connection
+from flowviz.ops import async_db
+from flowviz.ops.models import CACHE_GENERATION_ROW, CacheGeneration
 
 ROLE_ORDER: tuple[str, ...] = tuple(Role.values)
 
 # Every protected request runs this; written out once instead of built by the ORM each time
 # (query building was a fifth of a request's CPU in py-spy). Only the columns auth needs;
-# the others are deferred (loaded on access, which no API path does).
-_ACTIVE_USER_SQL = "SELECT {pk}, {role}, {active} FROM {table} WHERE {pk} = %s AND {active}".format(
+# the others are deferred (loaded on access, which no API path does). The same query reads
+# the traceability cache generation (flowviz/ops/models.py): a cached read needs it, and read
+# here it costs no query and no thread hop of its own.
+_ACTIVE_USER_SQL = (
+    "SELECT {pk}, {role}, {active}, (SELECT value FROM {generation} WHERE id = %s) "
+    "FROM {table} WHERE {pk} = %s AND {active}"
+).format(
     table=User._meta.db_table,
     pk=User._meta.pk.column,
     role=User._meta.get_field("role").column,
     active=User._meta.get_field("is_active").column,
+    generation=CacheGeneration._meta.db_table,
 )
 
 
@@ -51,13 +60,32 @@ _ACTIVE_USER_FIELDS = (User._meta.pk.attname, "role", "is_active")
 
 
 def active_user(user_id: uuid.UUID) -> User | None:
-    """The active user with this id (pk, role and is_active loaded), or None."""
+    """The active user with this id (pk, role and is_active loaded), or None.
+
+    The user also carries `cache_generation`: the cache generation read in the same query."""
     key = User._meta.pk.get_db_prep_value(user_id, connection)
     with connection.cursor() as cursor:
-        cursor.execute(_ACTIVE_USER_SQL, [key])
+        cursor.execute(_ACTIVE_USER_SQL, [CACHE_GENERATION_ROW, key])
         row = cursor.fetchone()
-    # A plain cursor and from_db: a raw queryset spent more CPU on its machinery than the query.
-    return None if row is None else User.from_db(connection.alias, _ACTIVE_USER_FIELDS, row)
+    return None if row is None else _user_from_row(row)
+
+
+async def active_user_async(user_id: uuid.UUID) -> User | None:
+    """`active_user` run on the event loop's own pool (only where `async_db.available()`)."""
+    row = await async_db.fetch_one(_ACTIVE_USER_SQL, [CACHE_GENERATION_ROW, user_id])
+    return None if row is None else _user_from_row(row)
+
+
+def _user_from_row(row: tuple) -> User:
+    # from_db, as the ORM would load it: a raw queryset spent more CPU on its machinery.
+    user = User.from_db("default", _ACTIVE_USER_FIELDS, row[:3])
+    user.cache_generation = row[3] or 0
+    return user
+
+
+def request_cache_generation(request: HttpRequest) -> int | None:
+    """The cache generation read when the request was authenticated (None: not read)."""
+    return getattr(getattr(request, "auth", None), "cache_generation", None)
 
 
 class RoleNotAllowed(Exception):
@@ -146,7 +174,14 @@ class JWTAuth(HttpBearer):
             user_id = uuid.UUID(str(claims["sub"]))
         except (InvalidToken, ValueError, KeyError):
             return None
-        user = await sync_to_async(active_user)(user_id)
+        if async_db.available():
+            # On the event loop: no thread hop (flowviz/ops/async_db.py).
+            user = await active_user_async(user_id)
+        elif request.method in SAFE_METHODS:
+            # A read may be answered from the cache without another database call.
+            user = await db_call_releasing_connection(active_user, user_id)
+        else:
+            user = await sync_to_async(active_user)(user_id)
         if user is None:
             return None
         request.user = user

@@ -105,12 +105,13 @@ if not DATABASE_URL:
     DATABASE_URL = embedded_database_url(
         Path(env.str("EMBEDDED_POSTGRES_DIR", default="") or BASE_DIR / "db" / "postgres")
     )
+DB_POOL_TIMEOUT = env.int("DB_POOL_TIMEOUT", default=10)
 DATABASES = {
     "default": database_config(
         DATABASE_URL,
         pool_min_size=env.int("DB_POOL_MIN_SIZE", default=2),
         pool_max_size=env.int("DB_POOL_MAX_SIZE", default=10),
-        pool_timeout=env.int("DB_POOL_TIMEOUT", default=10),
+        pool_timeout=DB_POOL_TIMEOUT,
         use_pool=env.bool("DB_POOL", default=True),
         conn_max_age=env.int("CONN_MAX_AGE", default=0),
         disable_server_side_cursors=env.bool("DB_DISABLE_SERVER_SIDE_CURSORS", default=False),
@@ -124,6 +125,14 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # (flowviz/ops/postgresql/base.py).
 DB_RETRY_SECONDS = env.int("DB_RETRY_SECONDS", default=5)
 DB_PROBE_TIMEOUT = env.float("DB_PROBE_TIMEOUT", default=2.0)
+DB_POOL_TIMEOUT = (
+    DATABASES["default"]["OPTIONS"].get("pool", {}).get("timeout", env.int("DB_POOL_TIMEOUT", default=10))
+)
+# The API's authentication query runs on a small pool of the worker's event loop (saves two
+# thread hops per request; flowviz/ops/async_db.py). A worker holds at most DB_POOL_MAX_SIZE +
+# DB_ASYNC_POOL_MAX_SIZE connections.
+DB_ASYNC_AUTH = env.bool("DB_ASYNC_AUTH", default=True)
+DB_ASYNC_POOL_MAX_SIZE = env.int("DB_ASYNC_POOL_MAX_SIZE", default=2)
 
 # --- Cache (Valkey through django-redis with the valkey client) ---------------------------
 REDIS_URL = env.str("REDIS_URL", default="")

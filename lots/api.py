@@ -17,7 +17,7 @@ from ninja import Query, Router, Schema, Status
 from ninja.errors import HttpError
 from pydantic import Field
 
-from accounts.auth import any_role, roles
+from accounts.auth import any_role, request_cache_generation, roles
 from accounts.roles import Role
 from flowviz.core.spreadsheets import csv_lines, file_name_part
 from flowviz.http.idempotency import idempotent
@@ -161,8 +161,12 @@ async def lot_parents_add(request: HttpRequest, lot_code: str, payload: ParentsI
     summary="One step back and one step forward from a lot",
 )
 async def traceability_one_step(request: HttpRequest, lot_code: str) -> HttpResponse:
-    # Cached in Valkey; every committed write that could change the answer retires it.
-    body = await sync_to_async(trace_cache.one_step_cached)(lot_code=lot_code)
+    # Cached in Valkey; every committed write that could change the answer retires it. Warm:
+    # one Valkey round trip on the event loop; cold: the query in a worker thread.
+    generation = request_cache_generation(request)
+    body = trace_cache.one_step_warm(lot_code=lot_code, generation=generation)
+    if body is None:
+        body = await sync_to_async(trace_cache.one_step_cached)(lot_code=lot_code, generation=generation)
     if body is None:
         raise Http404("Lot not found")
     return _json_response(body)
@@ -194,8 +198,14 @@ async def traceability_graph(
     max_depth: int | None = Query(None, ge=0, description="Steps to walk; omitted: no limit"),
 ) -> HttpResponse:
     gzip_wanted = accepts_gzip(request)
-    cached = trace_cache.graph_gzip_cached if gzip_wanted else trace_cache.graph_json_cached
-    body = await sync_to_async(cached)(lot_code=lot_code, direction=direction, max_depth=max_depth)
+    generation = request_cache_generation(request)
+    graph = {"lot_code": lot_code, "direction": direction, "max_depth": max_depth, "generation": generation}
+    # Warm and sent compressed: one Valkey round trip on the event loop. Otherwise (cold, or
+    # to be decompressed: CPU work on a body of megabytes) in a worker thread.
+    body = trace_cache.graph_warm(**graph) if gzip_wanted else None
+    if body is None:
+        cached = trace_cache.graph_gzip_cached if gzip_wanted else trace_cache.graph_json_cached
+        body = await sync_to_async(cached)(**graph)
     if body is None:
         raise Http404("Lot not found")
     # Already rendered (and cached) as the contract's JSON, compressed: sent as it is.

@@ -8,11 +8,13 @@ neighbours. Then lots.changes queues a background refresh of those changed lots'
 had been read (a graph nobody asked for is not worth computing ahead of a read).
 
 How entries are keyed: each lot has a version token per kind of answer (`graph`, `step`),
-and an answer is stored under (kind, lot code, token, parameters). Invalidation deletes the
-tokens; the next read mints a fresh random one, so every old entry becomes unreachable at
-once (and expires on its own). A reader takes the token *before* querying the database, so
-an answer computed from data older than a commit can only ever be stored under a token that
-commit already retired: a read never returns a graph older than the last committed write.
+and an answer is stored under (kind, lot code, parameters) together with the token it was
+computed under; it is served only while that token is still the current one. Invalidation
+deletes the tokens; the next read mints a fresh random one, so every old entry becomes
+unservable at once (and is overwritten or expires on its own). A reader takes the token
+*before* querying the database, so an answer computed from data older than a commit can only
+ever be stored with a token that commit already retired: a read never returns a graph older
+than the last committed write. A warm read is one MGET (the tokens and the entry together).
 
 Graphs also show each lot's latest QC decision and the held lots it is suspect because of
 (issue 15). A hold or its release changes those in graphs no genealogy walk from the held lot
@@ -26,8 +28,11 @@ CACHE_RETRY_SECONDS) and reads fall back to the database. An invalidation that c
 delivered (failed, or skipped while the breaker is open) must not leave a stale answer behind
 for when Valkey returns: the writer bumps the **cache generation** in PostgreSQL instead
 (flowviz/ops/models.py), and every entry key holds the generation read before computing it, so
-every answer cached before the bump becomes unreachable. Reading it is one primary-key query on
-a cached read; an in-process cache cannot lose an invalidation, so it skips that read.
+every answer cached before the bump becomes unreachable. The API reads it with the user's row,
+in the authentication query (accounts/auth.py), and hands it in as `generation`, so a warm read
+costs no query of its own and runs on the event loop (`one_step_warm`, `graph_warm`: one Valkey
+round trip, no thread); other callers read it here, one primary-key query. An in-process cache
+cannot lose an invalidation, so it skips the generation altogether.
 """
 
 from __future__ import annotations
@@ -53,8 +58,9 @@ logger = logging.getLogger(__name__)
 
 # Bump when the shape of a cached value changes: old entries are then never read.
 # 3: graph bodies stored gzip-compressed; 4: one-step answers as JSON bytes; 5: graph nodes
-# carry qc_status and held_by, graph keys the holds generation.
-SCHEMA_VERSION = 5
+# carry qc_status and held_by, graph keys the holds generation; 6: an entry is (token, answer)
+# under a key without the token.
+SCHEMA_VERSION = 6
 _PREFIX = f"trace:v{SCHEMA_VERSION}"
 GRAPH = "graph"
 ONE_STEP = "step"
@@ -76,19 +82,26 @@ def _version_key(kind: str, lot_code: str) -> str:
 _HOLDS_GENERATION_KEY = f"{_PREFIX}:ver:holds"
 
 
-def _tokens(*keys: str) -> str:
-    """The current tokens under these keys (each minted when missing), joined: one round trip
-    when all exist."""
+def _token_keys(kind: str, lot_code: str) -> tuple[str, ...]:
+    """The keys of the tokens an answer's validity depends on: the lot's version of this kind
+    of answer, and for graphs also the holds generation."""
+    if kind == GRAPH:
+        return (_version_key(kind, lot_code), _HOLDS_GENERATION_KEY)
+    return (_version_key(kind, lot_code),)
+
+
+def _tokens_minted(keys: tuple[str, ...]) -> list[str]:
+    """The current tokens under these keys, each minted when missing."""
     found = cache.get_many(keys)
     for key in keys:
         if found.get(key) is None:
             # Expires like the entries it keys (an expired token only makes its entries
-            # unreachable), so probing made-up lot codes cannot fill the cache with tokens.
+            # unservable), so probing made-up lot codes cannot fill the cache with tokens.
             cache.add(key, uuid.uuid4().hex, timeout=_entry_timeout())
             found[key] = cache.get(key)
         if found[key] is None:  # evicted between the two calls: do not cache this answer
             raise LookupError(key)
-    return ".".join(found[key] for key in keys)
+    return [found[key] for key in keys]
 
 
 def _cache_is_shared() -> bool:
@@ -96,18 +109,17 @@ def _cache_is_shared() -> bool:
     return not isinstance(cache_backend(), LocMemCache)
 
 
-def _generation() -> str:
-    """The cache generation's part of every entry key (read from PostgreSQL; database errors
-    propagate: they are no failure of the cache)."""
-    return f"g{cache_generation_read()}" if _cache_is_shared() else "g"
+def _generation(known: int | None = None) -> str:
+    """The cache generation's part of every token: `known` (read by the caller, before any
+    query of the answer's data) or read now from PostgreSQL (database errors propagate: they
+    are no failure of the cache)."""
+    if not _cache_is_shared():
+        return "g"
+    return f"g{cache_generation_read() if known is None else known}"
 
 
-def _lot_version(kind: str, lot_code: str, generation: str) -> str:
-    """The token of this kind of answer about the lot: the cache generation, the lot's own
-    version, and for graphs also the holds generation (minted when there is none)."""
-    if kind == GRAPH:
-        return f"{generation}.{_tokens(_version_key(kind, lot_code), _HOLDS_GENERATION_KEY)}"
-    return f"{generation}.{_tokens(_version_key(kind, lot_code))}"
+def _token(generation: str, tokens: list[str]) -> str:
+    return ".".join((generation, *tokens))
 
 
 def _invalidation_lost(what: str) -> None:
@@ -121,33 +133,69 @@ def _invalidation_lost(what: str) -> None:
     logger.warning("cache unavailable; %s: cache generation bumped to %d", what, generation)
 
 
-def _entry_key(kind: str, lot_code: str, token: str, *params: object) -> str:
-    return ":".join((_PREFIX, kind, _code_part(lot_code), token, *map(str, params)))
+def _entry_key(kind: str, lot_code: str, *params: object) -> str:
+    return ":".join((_PREFIX, kind, _code_part(lot_code), *map(str, params)))
 
 
-def _cached(kind: str, lot_code: str, params: tuple, compute: Callable[[], Any]) -> Any:
-    """The cached answer, or `compute()` stored under the token read before computing it."""
+def _warm(kind: str, lot_code: str, params: tuple, generation: str) -> tuple[Any, str | None]:
+    """One MGET: (the answer stored under the current token or None, that token or None when
+    one of its parts is missing)."""
+    token_keys = _token_keys(kind, lot_code)
+    entry_key = _entry_key(kind, lot_code, *params)
+    found = cache.get_many((*token_keys, entry_key))
+    tokens = [found.get(key) for key in token_keys]
+    if None in tokens:
+        return None, None
+    token = _token(generation, tokens)
+    entry = found.get(entry_key)
+    if isinstance(entry, tuple) and len(entry) == 2 and entry[0] == token:
+        return entry[1], token
+    return None, token
+
+
+def _warm_only(kind: str, lot_code: str, params: tuple, generation: int | None) -> Any:
+    """The warm answer or None; never a query (the generation comes from the caller)."""
+    if generation is None and _cache_is_shared():
+        return None
+    if not cache_usable():
+        return None
     started = time.perf_counter()
-    key: str | None = None
+    try:
+        hit, _ = _warm(kind, lot_code, params, _generation(generation))
+    except Exception:
+        cache_failed(f"traceability reads; {kind} of {lot_code} from the database")
+        return None
+    if hit is not None:
+        TRACEABILITY_QUERY_SECONDS.labels(kind=kind, source="cache").observe(time.perf_counter() - started)
+    return hit
+
+
+def _cached(
+    kind: str, lot_code: str, params: tuple, compute: Callable[[], Any], generation: int | None
+) -> Any:
+    """The cached answer, or `compute()` stored with the token read before computing it."""
+    started = time.perf_counter()
+    token: str | None = None
     hit = None
     if cache_usable():
-        generation = _generation()
+        prefix = _generation(generation)
         try:
-            key = _entry_key(kind, lot_code, _lot_version(kind, lot_code, generation), *params)
-            hit = cache.get(key)
+            hit, token = _warm(kind, lot_code, params, prefix)
+            if hit is None and token is None:
+                token = _token(prefix, _tokens_minted(_token_keys(kind, lot_code)))
         except LookupError:
-            key = None
+            token = None
         except Exception:
             cache_failed(f"traceability reads; {kind} of {lot_code} from the database")
-            key = None
+            token = None
     if hit is not None:
         TRACEABILITY_QUERY_SECONDS.labels(kind=kind, source="cache").observe(time.perf_counter() - started)
         return hit
     value = compute()
     TRACEABILITY_QUERY_SECONDS.labels(kind=kind, source="database").observe(time.perf_counter() - started)
-    if value is not None and key is not None:
+    if value is not None and token is not None:
         try:
-            cache.set(key, value, timeout=_entry_timeout())
+            cache.set(_entry_key(kind, lot_code, *params), (token, value), timeout=_entry_timeout())
         except Exception:
             logger.warning("cache unavailable; %s of %s not stored", kind, lot_code, exc_info=True)
     return value
@@ -164,8 +212,13 @@ def gzip_body(body: bytes) -> bytes:
     return gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0)
 
 
+def _depth_key(max_depth: int | None) -> object:
+    # Depths past the limit are the same walk as no depth at all: one entry for them.
+    return "all" if max_depth is None or max_depth >= settings.TRACEABILITY_DEPTH_LIMIT else max_depth
+
+
 def _graph_cached(
-    *, lot_code: str, direction: str, max_depth: int | None
+    *, lot_code: str, direction: str, max_depth: int | None, generation: int | None
 ) -> tuple[bytes | None, bytes | None]:
     """(gzip-compressed body or None: no lot, the plain body when it was just computed)."""
     computed: dict[str, bytes] = {}
@@ -177,24 +230,34 @@ def _graph_cached(
         computed["body"] = body
         return gzip_body(body)
 
-    # Depths past the limit are the same walk as no depth at all: one entry for them.
-    depth_key = "all" if max_depth is None or max_depth >= settings.TRACEABILITY_DEPTH_LIMIT else max_depth
-    packed = _cached(GRAPH, lot_code, (direction, depth_key), compute)
+    packed = _cached(GRAPH, lot_code, (direction, _depth_key(max_depth)), compute, generation)
     return packed, computed.get("body")
 
 
+def graph_warm(
+    *, lot_code: str, direction: str = "both", max_depth: int | None = None, generation: int | None
+) -> bytes | None:
+    """The cached graph body, gzip-compressed, or None when not warm: one Valkey round trip, no
+    database query, so it may run on the event loop. `generation`: read by the caller."""
+    return _warm_only(GRAPH, lot_code, (direction, _depth_key(max_depth)), generation)
+
+
 def graph_gzip_cached(
-    *, lot_code: str, direction: str = "both", max_depth: int | None = None
+    *, lot_code: str, direction: str = "both", max_depth: int | None = None, generation: int | None = None
 ) -> bytes | None:
     """The graph body (contract section 7), gzip-compressed, from the cache when warm; None: no lot."""
-    return _graph_cached(lot_code=lot_code, direction=direction, max_depth=max_depth)[0]
+    return _graph_cached(lot_code=lot_code, direction=direction, max_depth=max_depth, generation=generation)[
+        0
+    ]
 
 
 def graph_json_cached(
-    *, lot_code: str, direction: str = "both", max_depth: int | None = None
+    *, lot_code: str, direction: str = "both", max_depth: int | None = None, generation: int | None = None
 ) -> bytes | None:
     """The graph body (contract section 7) as JSON bytes, from the cache when warm; None: no lot."""
-    packed, body = _graph_cached(lot_code=lot_code, direction=direction, max_depth=max_depth)
+    packed, body = _graph_cached(
+        lot_code=lot_code, direction=direction, max_depth=max_depth, generation=generation
+    )
     if packed is None:
         return None
     # Just computed: the body itself, not a round trip through gzip.
@@ -207,28 +270,36 @@ def graph_refresh(*, lot_code: str) -> bytes | None:
     With the cache known to be down the graph is computed and not stored (no wait on Valkey).
     """
     started = time.perf_counter()
-    key = None
+    token = None
     if cache_usable():
         generation = _generation()
         try:
-            key = _entry_key(GRAPH, lot_code, _lot_version(GRAPH, lot_code, generation), "both", "all")
+            token = _token(generation, _tokens_minted(_token_keys(GRAPH, lot_code)))
         except Exception:
             cache_failed(f"graph refresh; graph of {lot_code} computed but not stored")
     body = selectors.lot_graph_json(lot_code=lot_code)
     if body is None:
         return None
     TRACEABILITY_QUERY_SECONDS.labels(kind=GRAPH, source="database").observe(time.perf_counter() - started)
-    if key is not None:
+    if token is not None:
         try:
-            cache.set(key, gzip_body(body), timeout=_entry_timeout())
+            entry = (token, gzip_body(body))
+            cache.set(_entry_key(GRAPH, lot_code, "both", "all"), entry, timeout=_entry_timeout())
         except Exception:
             cache_failed(f"graph refresh; graph of {lot_code} not stored")
     return body
 
 
-def one_step_cached(*, lot_code: str) -> bytes | None:
+def one_step_warm(*, lot_code: str, generation: int | None) -> bytes | None:
+    """The cached one-step answer or None when not warm: one Valkey round trip, no database
+    query, so it may run on the event loop. `generation`: read by the caller."""
+    return _warm_only(ONE_STEP, lot_code, (), generation)
+
+
+def one_step_cached(*, lot_code: str, generation: int | None = None) -> bytes | None:
     """The one-step answer (contract section 6) as JSON, from the cache when warm; None: no lot."""
-    return _cached(ONE_STEP, lot_code, (), lambda: selectors.lot_traceability_one_step(lot_code=lot_code))
+    compute = lambda: selectors.lot_traceability_one_step(lot_code=lot_code)  # noqa: E731
+    return _cached(ONE_STEP, lot_code, (), compute, generation)
 
 
 def holds_generation_retire() -> None:

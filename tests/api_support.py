@@ -100,6 +100,19 @@ def asgi_request(
 ) -> tuple[int, dict[str, str], bytes]:
     """One request through flowviz.asgi as uvicorn makes it (`path` decoded, `raw_path` as
     sent; the client stays connected until the response is sent): (status, headers, body)."""
+    return asyncio.run(asgi_request_async(raw_path, method=method, query=query, headers=headers))
+
+
+async def asgi_request_async(
+    raw_path: str,
+    *,
+    method: str = "GET",
+    query: str = "",
+    headers: dict[str, str] | None = None,
+    body: bytes = b"",
+) -> tuple[int, dict[str, str], bytes]:
+    """`asgi_request` in the running event loop (several requests in one loop, as a server
+    worker serves them)."""
     from flowviz.asgi import application
 
     scope = {
@@ -118,25 +131,21 @@ def asgi_request(
         "server": ("127.0.0.1", 8000),
     }
     messages: list[dict] = []
-    requests = [{"type": "http.request", "body": b"", "more_body": False}]
+    requests = [{"type": "http.request", "body": body, "more_body": False}]
+    finished = asyncio.Event()
 
-    async def run() -> None:
-        finished = asyncio.Event()
+    async def receive():
+        if requests:
+            return requests.pop()
+        await finished.wait()
+        return {"type": "http.disconnect"}
 
-        async def receive():
-            if requests:
-                return requests.pop()
-            await finished.wait()
-            return {"type": "http.disconnect"}
+    async def send(message):
+        messages.append(message)
+        if message["type"] == "http.response.body" and not message.get("more_body"):
+            finished.set()
 
-        async def send(message):
-            messages.append(message)
-            if message["type"] == "http.response.body" and not message.get("more_body"):
-                finished.set()
-
-        await application(scope, receive, send)
-
-    asyncio.run(run())
+    await application(scope, receive, send)
     start = next(m for m in messages if m["type"] == "http.response.start")
     body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
     return start["status"], {k.decode().lower(): v.decode() for k, v in start["headers"]}, body

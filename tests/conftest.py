@@ -30,6 +30,16 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(needs_browser)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _orm_authentication_in_the_test_process() -> None:
+    # The API's event-loop pool (flowviz/ops/async_db.py) belongs to one long-lived loop, a
+    # server worker's; tests here run each ASGI request in a loop of its own. The servers
+    # tests start keep it on; tests/flowviz/ops/test_async_db.py turns it on for itself.
+    from django.conf import settings
+
+    settings.DB_ASYNC_AUTH = False
+
+
 @pytest.fixture
 def demo(db):
     """The demo seed of the data model."""

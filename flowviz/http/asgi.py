@@ -26,8 +26,9 @@ import contextlib
 import contextvars
 import inspect
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
 
 from asgiref.sync import ThreadSensitiveContext, sync_to_async
 from django.conf import settings
@@ -35,10 +36,13 @@ from django.core import signals
 from django.core.exceptions import RequestAborted
 from django.core.handlers import base
 from django.core.handlers.asgi import ASGIHandler, get_script_prefix
+from django.db import connection
 from django.middleware.clickjacking import XFrameOptionsMiddleware
 from django.middleware.common import CommonMiddleware
 from django.middleware.security import SecurityMiddleware
 from django.urls import set_script_prefix
+
+T = TypeVar("T")
 
 
 class _InlineHooks:
@@ -91,14 +95,44 @@ class _SettingsWithMiddleware:
 _CONTEXT_TAKES_EXECUTOR = "executor" in inspect.signature(ThreadSensitiveContext).parameters
 
 
+# Set while a call that hands its database connection back before returning is submitted.
+_releases_connection: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "flowviz_releases_connection", default=False
+)
+
+
 class _RequestExecutor(ThreadPoolExecutor):
-    """The one-thread executor of a request; remembers whether the request used it."""
+    """The one-thread executor of a request; remembers whether the request used it in a way
+    that may have left a database connection open in its thread."""
 
     used = False
 
     def submit(self, fn, /, *args, **kwargs):
-        self.used = True
+        if not _releases_connection.get():
+            self.used = True
         return super().submit(fn, *args, **kwargs)
+
+
+def _released(fn: Callable[..., T], args: tuple) -> T:
+    try:
+        return fn(*args)
+    finally:
+        # Back to the pool now (as request_finished would), unless a transaction of the
+        # request's (an idempotent write runs whole in one) is still using it. Without a pool
+        # closing would mean a new connection for the next call: left to request_finished.
+        if not connection.in_atomic_block and getattr(connection, "pool", None) is not None:
+            connection.close()
+
+
+async def db_call_releasing_connection(fn: Callable[..., T], *args: Any) -> T:
+    """`await sync_to_async(fn)(*args)` for a short database call at the start of a request
+    (authentication), giving its connection back to the pool at once: a request that then
+    needs no other call in its thread (a warm cached read) is closed without a thread hop."""
+    token = _releases_connection.set(True)
+    try:
+        return await sync_to_async(_released)(fn, args)
+    finally:
+        _releases_connection.reset(token)
 
 
 class APIASGIHandler(ASGIHandler):

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from django.db import connection, models
 
-_ROW_ID = 1
+CACHE_GENERATION_ROW = 1
+_ROW_ID = CACHE_GENERATION_ROW
 
 
 class CacheGeneration(models.Model):

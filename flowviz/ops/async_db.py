@@ -1,0 +1,117 @@
+"""Queries on the event loop, for the one query every API request makes: authentication.
+
+Run through Django's ORM, that query costs a trip to a worker thread and back (asgiref's
+`sync_to_async`), a connection taken from and given back to Django's pool, and then, at the
+end of the request, one more trip to close the response in that thread. Measured in-process
+on a warm traceability read, the authentication query was half of the request's CPU; the
+read itself (one Valkey round trip) a tenth. So the API's authentication runs its query here,
+on a small psycopg `AsyncConnectionPool` of the worker's own event loop, and a request that
+needs nothing else from the database (a warm cached read) never leaves the event loop.
+
+- One pool per process, bound to the first event loop that uses it (a gunicorn/uvicorn worker
+  has exactly one). Code running in another loop (asgiref's `async_to_sync`, a test's
+  `asyncio.run`) is told `available()` is False and uses the ORM as before.
+- Its size is DB_ASYNC_POOL_MAX_SIZE (2) per worker, beside Django's DB_POOL_MAX_SIZE: a
+  worker holds at most the sum (README, "Configuration").
+- Faults behave as on the ORM's path (flowviz/ops/postgresql/base.py): while the database
+  breaker is open no connection is tried; a connection or query failure, or no answer within
+  DB_POOL_TIMEOUT (DB_PROBE_TIMEOUT while the breaker is suspect), trips the breaker and
+  raises Django's OperationalError, which the API answers with 503 and Retry-After.
+- The query is prepared server-side after its fifth run (psycopg's default: less parsing and
+  planning in PostgreSQL), except behind PgBouncer in transaction mode (DB_DISABLE_SERVER_SIDE_CURSORS).
+- DB_ASYNC_AUTH=false turns it off (the ORM path then serves every request).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import psycopg
+import psycopg_pool
+from django.conf import settings
+from django.db import OperationalError, connections
+
+from flowviz.ops.breakers import database_breaker
+
+_lock = threading.Lock()
+_loop: asyncio.AbstractEventLoop | None = None
+_pool: psycopg_pool.AsyncConnectionPool | None = None
+
+# What Django passes to psycopg that is not a libpq connection parameter (or, for
+# prepare_threshold, Django's None: set below).
+_NOT_LIBPQ = frozenset({"cursor_factory", "context", "prepare_threshold"})
+
+
+def available() -> bool:
+    """Whether this code runs in the event loop the pool belongs to (or may claim it now)."""
+    global _loop
+    if not settings.DB_ASYNC_AUTH:
+        return False
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    if _loop is None:
+        with _lock:
+            if _loop is None:
+                _loop = loop
+    return _loop is loop
+
+
+def _connection_kwargs() -> dict[str, Any]:
+    params = connections["default"].get_connection_params()
+    kwargs = {key: value for key, value in params.items() if key not in _NOT_LIBPQ}
+    kwargs["autocommit"] = True
+    if connections["default"].settings_dict.get("DISABLE_SERVER_SIDE_CURSORS"):
+        # Behind PgBouncer in transaction mode (README): no server-side prepared statements.
+        kwargs["prepare_threshold"] = None
+    return kwargs
+
+
+async def _pool_get() -> psycopg_pool.AsyncConnectionPool:
+    global _pool
+    if _pool is None:
+        pool = psycopg_pool.AsyncConnectionPool(
+            kwargs=_connection_kwargs(),
+            min_size=1,
+            max_size=max(1, settings.DB_ASYNC_POOL_MAX_SIZE),
+            timeout=settings.DB_POOL_TIMEOUT,
+            name="flowviz-async",
+            open=False,
+        )
+        # No wait for the first connection here: a database that is down is found (and the
+        # breaker told) by the query below, within its timeout.
+        await pool.open(wait=False)
+        _pool = pool
+    return _pool
+
+
+async def fetch_one(sql: str, params: Sequence[Any]) -> tuple | None:
+    """The first row of `sql` (or None), run on this event loop's pool. Only where
+    `available()`; database failures raise Django's OperationalError (answered 503)."""
+    if not database_breaker.usable():
+        raise OperationalError(f"the database failed less than {database_breaker.retry_seconds}s ago")
+    timeout = settings.DB_PROBE_TIMEOUT if database_breaker.suspect else settings.DB_POOL_TIMEOUT
+    try:
+        pool = await _pool_get()
+        async with asyncio.timeout(timeout), pool.connection(timeout=timeout) as connection:
+            cursor = await connection.execute(sql, params)
+            row = await cursor.fetchone()
+    except (psycopg.OperationalError, psycopg_pool.PoolTimeout, TimeoutError) as exc:
+        database_breaker.failed("no answer on the event loop's pool; requests answer 503")
+        raise OperationalError(str(exc) or "no answer from the database") from exc
+    database_breaker.succeeded()
+    return row
+
+
+async def pool_close() -> None:
+    """Close the pool and free the loop (tests; a worker's pool ends with its process)."""
+    global _pool, _loop
+    pool, _pool = _pool, None
+    if pool is not None:
+        await pool.close()
+    with _lock:
+        _loop = None

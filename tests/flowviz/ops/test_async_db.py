@@ -1,0 +1,157 @@
+"""The API's authentication on the event loop's own pool (flowviz/ops/async_db.py).
+
+Each test serves several requests in one event loop, as a server worker does, against data
+committed to the real database (the pool's connections are not the test's transaction).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.db import connection
+
+from accounts.models import User
+from accounts.roles import Role
+from accounts.tokens import token_issue
+from flowviz.http import asgi as api_asgi
+from flowviz.ops import async_db
+from flowviz.ops.breakers import database_breaker
+from tests.api_support import asgi_request_async, demo_user
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def event_loop_auth(settings, demo):
+    settings.DB_ASYNC_AUTH = True
+    yield
+    asyncio.run(async_db.pool_close())
+
+
+def _bearer(user: User) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token_issue(user_id=str(user.pk), role=user.role)}"}
+
+
+def _in_thread(fn):
+    """A coroutine function running `fn` in a worker thread, its connection closed after (a
+    connection left open there would outlive the test)."""
+
+    def run():
+        try:
+            fn()
+        finally:
+            connection.close()
+
+    return sync_to_async(run)
+
+
+def _serve(*steps):
+    """Run the coroutine functions one after another in one event loop; their results."""
+
+    async def run():
+        results = [await step() for step in steps]
+        await async_db.pool_close()
+        return results
+
+    return asyncio.run(run())
+
+
+@pytest.fixture
+def submits(monkeypatch) -> list[str]:
+    """The calls the API handler sent to a request's worker thread, by function name."""
+    seen: list[str] = []
+    submit = api_asgi._RequestExecutor.submit
+
+    def counting(self, fn, /, *args, **kwargs):
+        seen.append(getattr(fn, "__qualname__", repr(fn)))
+        return submit(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(api_asgi._RequestExecutor, "submit", counting)
+    return seen
+
+
+def test_the_pool_belongs_to_the_first_event_loop_that_uses_it(event_loop_auth):
+    async def claim():
+        return async_db.available()
+
+    async def other_loop():
+        # asgiref's async_to_sync and asyncio.run make loops of their own: they keep the ORM.
+        return await asyncio.to_thread(lambda: asyncio.run(claim()))
+
+    assert _serve(claim, other_loop) == [True, False]
+
+
+def test_a_warm_cached_read_authenticates_without_a_worker_thread(event_loop_auth, submits):
+    headers = _bearer(demo_user(Role.VIEWER))
+
+    async def read():
+        return await asgi_request_async("/api/traceability/MIX-BATCH-88", headers=headers)
+
+    async def mark():
+        submits.clear()
+
+    first, _, second = _serve(read, mark, read)
+    assert first[0] == second[0] == 200
+    assert second[2] == first[2]
+    assert submits == []
+
+
+def test_a_deactivated_user_is_refused_at_once_on_the_event_loop_path(event_loop_auth):
+    user = demo_user(Role.VIEWER)
+    headers = _bearer(user)
+
+    async def read():
+        return (await asgi_request_async("/api/lots", headers=headers))[0]
+
+    deactivate = _in_thread(lambda: User.objects.filter(pk=user.pk).update(is_active=False))
+
+    before, _, after = _serve(read, deactivate, read)
+    assert (before, after) == (200, 401)
+
+
+def test_a_demoted_user_loses_a_role_at_once_on_the_event_loop_path(event_loop_auth):
+    user = demo_user(Role.AUDITOR)
+    headers = _bearer(user)
+
+    async def recall():
+        return (await asgi_request_async("/api/recall/RAW-BEEF-001", headers=headers))[0]
+
+    demote = _in_thread(lambda: User.objects.filter(pk=user.pk).update(role=Role.VIEWER))
+
+    before, _, after = _serve(recall, demote, recall)
+    assert (before, after) == (200, 403)
+
+
+def test_a_write_authenticated_on_the_event_loop_path_is_recorded_by_the_service(event_loop_auth):
+    import json
+
+    from lots.models import Lot
+
+    user = demo_user(Role.OPERATOR)
+    headers = {**_bearer(user), "Content-Type": "application/json"}
+    lot = {"lot_code": "RAW-ASYNC-1", "lot_type": "RAW", "weight_kg": "12.50"}
+
+    async def write():
+        payload = json.dumps(lot).encode()
+        return await asgi_request_async("/api/lots", method="POST", headers=headers, body=payload)
+
+    [(status, _, body)] = _serve(write)
+    assert status == 201, body
+    assert str(Lot.objects.get(lot_code="RAW-ASYNC-1").weight_kg) == "12.50"
+
+
+def test_with_the_database_breaker_open_the_event_loop_path_answers_503(event_loop_auth):
+    headers = _bearer(demo_user(Role.VIEWER))
+
+    async def trip():
+        database_breaker.failed("test: the database is down")
+
+    async def read():
+        return await asgi_request_async("/api/lots", headers=headers)
+
+    _, (status, answer_headers, body) = _serve(trip, read)
+    assert status == 503
+    assert "retry-after" in answer_headers
+    assert b'"detail"' in body and b'"error"' in body
