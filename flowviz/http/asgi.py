@@ -42,6 +42,8 @@ from django.middleware.common import CommonMiddleware
 from django.middleware.security import SecurityMiddleware
 from django.urls import set_script_prefix
 
+from flowviz.ops import async_db
+
 T = TypeVar("T")
 
 
@@ -144,6 +146,7 @@ class APIASGIHandler(ASGIHandler):
         )
 
     async def __call__(self, scope, receive, send) -> None:
+        async_db.loop_claim()  # the server's loop gets the authentication pool
         if not _CONTEXT_TAKES_EXECUTOR:
             return await super().__call__(scope, receive, send)
         try:

@@ -8,9 +8,9 @@ read itself (one Valkey round trip) a tenth. So the API's authentication runs it
 on a small psycopg `AsyncConnectionPool` of the worker's own event loop, and a request that
 needs nothing else from the database (a warm cached read) never leaves the event loop.
 
-- One pool per process, bound to the first event loop that uses it (a gunicorn/uvicorn worker
-  has exactly one). Code running in another loop (asgiref's `async_to_sync`, a test's
-  `asyncio.run`) is told `available()` is False and uses the ORM as before.
+- One pool per process, bound to the event loop of the first request the API's ASGI handler
+  serves (a gunicorn/uvicorn worker has exactly one). Code running in another loop (asgiref's
+  `async_to_sync`, a test's `asyncio.run`) is told `available()` is False and uses the ORM.
 - Its size is DB_ASYNC_POOL_MAX_SIZE (2) per worker, beside Django's DB_POOL_MAX_SIZE: a
   worker holds at most the sum (README, "Configuration").
 - Faults behave as on the ORM's path (flowviz/ops/postgresql/base.py): while the database
@@ -45,20 +45,25 @@ _pool: psycopg_pool.AsyncConnectionPool | None = None
 _NOT_LIBPQ = frozenset({"cursor_factory", "context", "prepare_threshold"})
 
 
-def available() -> bool:
-    """Whether this code runs in the event loop the pool belongs to (or may claim it now)."""
+def loop_claim() -> None:
+    """Give the pool to the running event loop, unless a loop has it already. Called by the
+    API's ASGI handler (flowviz/http/asgi.py), so the server's own loop gets it, never a loop
+    asgiref makes for one request (an idempotent write runs in one)."""
     global _loop
-    if not settings.DB_ASYNC_AUTH:
-        return False
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    if _loop is None:
+    if _loop is None and settings.DB_ASYNC_AUTH:
         with _lock:
             if _loop is None:
-                _loop = loop
-    return _loop is loop
+                _loop = asyncio.get_running_loop()
+
+
+def available() -> bool:
+    """Whether this code runs in the event loop the pool belongs to."""
+    if not settings.DB_ASYNC_AUTH or _loop is None:
+        return False
+    try:
+        return asyncio.get_running_loop() is _loop
+    except RuntimeError:
+        return False
 
 
 def _connection_kwargs() -> dict[str, Any]:

@@ -72,15 +72,41 @@ def submits(monkeypatch) -> list[str]:
     return seen
 
 
-def test_the_pool_belongs_to_the_first_event_loop_that_uses_it(event_loop_auth):
-    async def claim():
+def test_the_pool_belongs_to_the_loop_of_the_first_api_request(event_loop_auth):
+    headers = _bearer(demo_user(Role.VIEWER))
+
+    async def request_then_ask():
+        await asgi_request_async("/api/health")
         return async_db.available()
 
     async def other_loop():
         # asgiref's async_to_sync and asyncio.run make loops of their own: they keep the ORM.
-        return await asyncio.to_thread(lambda: asyncio.run(claim()))
+        return await asyncio.to_thread(lambda: asyncio.run(asgi_available()))
 
-    assert _serve(claim, other_loop) == [True, False]
+    async def asgi_available():
+        await asgi_request_async("/api/lots", headers=headers)
+        return async_db.available()
+
+    assert _serve(request_then_ask, other_loop) == [True, False]
+
+
+def test_an_idempotent_write_first_leaves_the_pool_to_the_server_loop(event_loop_auth):
+    import json
+
+    headers = {
+        **_bearer(demo_user(Role.OPERATOR)),
+        "Content-Type": "application/json",
+        "Idempotency-Key": "first-request-of-the-worker",
+    }
+    lot = json.dumps({"lot_code": "RAW-IDEMPOTENT-1", "lot_type": "RAW"}).encode()
+
+    async def write_then_ask():
+        status, _, _ = await asgi_request_async("/api/lots", method="POST", headers=headers, body=lot)
+        return status, async_db.available()
+
+    [(status, available)] = _serve(write_then_ask)
+    assert status == 201
+    assert available  # the write's own loop (async_to_sync) did not take the pool
 
 
 def test_a_warm_cached_read_authenticates_without_a_worker_thread(event_loop_auth, submits):
