@@ -39,6 +39,7 @@ from flowviz.ops.breakers import database_breaker
 _lock = threading.Lock()
 _loop: asyncio.AbstractEventLoop | None = None
 _pool: psycopg_pool.AsyncConnectionPool | None = None
+_opening: asyncio.Future | None = None
 
 # What Django passes to psycopg that is not a libpq connection parameter (or, for
 # prepare_threshold, Django's None: set below).
@@ -77,9 +78,11 @@ def _connection_kwargs() -> dict[str, Any]:
 
 
 async def _pool_get() -> psycopg_pool.AsyncConnectionPool:
-    global _pool
+    global _pool, _opening
     if _pool is None:
-        pool = psycopg_pool.AsyncConnectionPool(
+        # Built and published before the first await, so requests arriving together share one
+        # pool; each waits for the same opening.
+        _pool = psycopg_pool.AsyncConnectionPool(
             kwargs=_connection_kwargs(),
             min_size=1,
             max_size=max(1, settings.DB_ASYNC_POOL_MAX_SIZE),
@@ -87,10 +90,11 @@ async def _pool_get() -> psycopg_pool.AsyncConnectionPool:
             name="flowviz-async",
             open=False,
         )
-        # No wait for the first connection here: a database that is down is found (and the
-        # breaker told) by the query below, within its timeout.
-        await pool.open(wait=False)
-        _pool = pool
+        # No wait for the first connection: a database that is down is found (and the
+        # breaker told) by the query, within its timeout.
+        _opening = asyncio.ensure_future(_pool.open(wait=False))
+    if _opening is not None and not _opening.done():
+        await asyncio.shield(_opening)
     return _pool
 
 
@@ -114,8 +118,8 @@ async def fetch_one(sql: str, params: Sequence[Any]) -> tuple | None:
 
 async def pool_close() -> None:
     """Close the pool and free the loop (tests; a worker's pool ends with its process)."""
-    global _pool, _loop
-    pool, _pool = _pool, None
+    global _pool, _loop, _opening
+    pool, _pool, _opening = _pool, None, None
     if pool is not None:
         await pool.close()
     with _lock:

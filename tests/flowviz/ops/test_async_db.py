@@ -109,6 +109,27 @@ def test_an_idempotent_write_first_leaves_the_pool_to_the_server_loop(event_loop
     assert available  # the write's own loop (async_to_sync) did not take the pool
 
 
+def test_requests_arriving_together_at_the_start_share_one_pool(event_loop_auth, monkeypatch):
+    headers = _bearer(demo_user(Role.VIEWER))
+    pools = []
+    pool_get = async_db._pool_get
+
+    async def recording_pool_get():
+        pools.append(await pool_get())
+        return pools[-1]
+
+    monkeypatch.setattr(async_db, "_pool_get", recording_pool_get)
+
+    async def together():
+        reads = (asgi_request_async("/api/lots", headers=headers) for _ in range(5))
+        return [status for status, _, _ in await asyncio.gather(*reads)]
+
+    [statuses] = _serve(together)
+    assert statuses == [200] * 5
+    assert len(pools) == 5
+    assert len({id(pool) for pool in pools}) == 1
+
+
 def test_a_warm_cached_read_authenticates_without_a_worker_thread(event_loop_auth, submits):
     headers = _bearer(demo_user(Role.VIEWER))
 
