@@ -33,7 +33,7 @@ from ninja.security import HttpBearer
 from accounts.models import User
 from accounts.roles import Role
 from accounts.tokens import InvalidToken, token_decode
-from flowviz.http.asgi import db_call_releasing_connection
+from flowviz.http.asgi import db_call
 from flowviz.ops import async_db
 from flowviz.ops.models import CACHE_GENERATION_ROW, CacheGeneration
 
@@ -179,7 +179,7 @@ class JWTAuth(HttpBearer):
             user = await active_user_async(user_id)
         elif request.method in SAFE_METHODS:
             # A read may be answered from the cache without another database call.
-            user = await db_call_releasing_connection(active_user, user_id)
+            user = await db_call(active_user, user_id)
         else:
             user = await sync_to_async(active_user)(user_id)
         if user is None:

@@ -67,6 +67,7 @@ def database_config(
     use_pool: bool = True,
     conn_max_age: int = 0,
     disable_server_side_cursors: bool = False,
+    jit: bool = False,
 ) -> dict[str, Any]:
     """Turn `postgres://user:pw@host:port/name[?params]` into a DATABASES entry.
 
@@ -75,6 +76,13 @@ def database_config(
     connect_timeout, application_name...) are passed to psycopg. PostgreSQL uses psycopg 3 with
     its connection pool (Django requires CONN_MAX_AGE = 0 then); with `use_pool` off (e.g.
     behind PgBouncer in transaction mode) persistent connections are used instead.
+
+    `jit` off (the default) starts every connection with `-c jit=off`, unless the URL sets
+    `options` itself or PgBouncer is in front (`disable_server_side_cursors`: PgBouncer refuses
+    the startup parameter; set it there with ALTER ROLE ... SET jit = off). PostgreSQL's JIT
+    compiler pays off on long analytic scans; on FlowViz's short statements a plan whose cost
+    estimate crosses `jit_above_cost` (stale statistics, a recursive walk's row guesses) spent
+    tens to hundreds of milliseconds compiling a statement that then ran in one.
     """
     scheme = url.split("://", 1)[0].lower() if "://" in url else ""
     if scheme not in _POSTGRES_SCHEMES:
@@ -91,6 +99,8 @@ def database_config(
     if not name:
         raise ImproperlyConfigured("DATABASE_URL must name a database, e.g. postgres://host/flowviz")
     options.setdefault("connect_timeout", "5")
+    if not jit and not disable_server_side_cursors:
+        options.setdefault("options", "-c jit=off")
     config: dict[str, Any] = {
         # Django's backend with the pool's cheap health check and the database breaker.
         "ENGINE": "flowviz.ops.postgresql",

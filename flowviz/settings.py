@@ -115,6 +115,7 @@ DATABASES = {
         use_pool=env.bool("DB_POOL", default=True),
         conn_max_age=env.int("CONN_MAX_AGE", default=0),
         disable_server_side_cursors=env.bool("DB_DISABLE_SERVER_SIDE_CURSORS", default=False),
+        jit=env.bool("DB_JIT", default=False),
     )
 }
 

@@ -229,3 +229,34 @@ def test_the_session_cookie_is_secure_unless_debug(debug, secure):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["True", secure]
+
+
+def test_connections_start_with_postgresql_jit_off_by_default():
+    from flowviz.env import database_config
+
+    assert database_config("postgres://db/flowviz")["OPTIONS"]["options"] == "-c jit=off"
+
+
+def test_db_jit_or_pgbouncer_leaves_the_servers_jit_setting_alone():
+    from flowviz.env import database_config
+
+    assert "options" not in database_config("postgres://db/flowviz", jit=True)["OPTIONS"]
+    assert (
+        "options" not in database_config("postgres://db/flowviz", disable_server_side_cursors=True)["OPTIONS"]
+    )
+
+
+def test_options_in_the_database_url_win_over_the_jit_default():
+    from flowviz.env import database_config
+
+    url = "postgres://db/flowviz?options=-c%20statement_timeout%3D5000"
+    assert database_config(url)["OPTIONS"]["options"] == "-c statement_timeout=5000"
+
+
+@pytest.mark.django_db
+def test_the_test_database_connection_has_jit_off():
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone() == ("off",)

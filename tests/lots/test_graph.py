@@ -232,3 +232,41 @@ def test_a_new_link_affects_the_parents_ancestors_and_the_childs_descendants_onl
     graph_codes, step_codes = genealogy_affected_codes(links=[(lots["P"].pk, lots["C"].pk)])
     assert graph_codes == {"GP", "P", "C", "GC"}
     assert step_codes == {"P", "C"}
+
+
+def _plan_nodes(plan: dict):
+    yield plan
+    for child in plan.get("Plans", ()):
+        yield from _plan_nodes(child)
+
+
+def test_the_walk_after_a_write_probes_the_link_indexes_instead_of_scanning_all_links(db):
+    # 3,000 links written since the table's statistics were last gathered (autovacuum off or
+    # not yet run, as after a bulk import): as a plain join the planner hashed the whole
+    # lot_genealogy table on every write; the lateral lookups stay index probes.
+    from django.db import connection
+
+    from lots.selectors import _AFFECTED_SQL
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE lots; ANALYZE lot_genealogy")
+        cursor.execute(
+            "INSERT INTO lots (id, lot_code, metadata, created_at) "
+            "SELECT gen_random_uuid(), 'BULK-' || n, '{}', now() FROM generate_series(1, 3001) n"
+        )
+        cursor.execute(
+            "INSERT INTO lot_genealogy (id, parent_lot_id, child_lot_id, linked_at) "
+            "SELECT gen_random_uuid(), p.id, c.id, now() FROM lots p "
+            "JOIN lots c ON c.lot_code = 'BULK-' || (split_part(p.lot_code, '-', 2)::int + 1) "
+            "WHERE p.lot_code LIKE 'BULK-%'"
+        )
+        cursor.execute("SELECT id FROM lots WHERE lot_code = 'BULK-1500'")
+        [lot_id] = cursor.fetchone()
+        seeds = {"up_seed": [lot_id], "down_seed": [lot_id], "near_seed": [lot_id], "changed": [lot_id]}
+        cursor.execute("EXPLAIN (FORMAT JSON) " + _AFFECTED_SQL, seeds)
+        [[plan]] = cursor.fetchone()
+    scanned = [
+        node.get("Relation Name") for node in _plan_nodes(plan["Plan"]) if node["Node Type"] == "Seq Scan"
+    ]
+    assert "lot_genealogy" not in scanned
+    assert "lots" not in scanned
