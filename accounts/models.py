@@ -7,6 +7,7 @@ import uuid
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
+from django.db.models import Value
 from django.db.models.functions import Lower, Now
 from django.utils import timezone
 
@@ -16,8 +17,14 @@ from accounts.roles import Role
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
+    def with_email(self, email: str) -> models.QuerySet[User]:
+        """The user with this email, case-insensitively: `LOWER(email) = LOWER(%s)`, which the
+        unique index on LOWER(email) answers (`email__iexact` compares UPPER(...): a scan of
+        the whole table on every login)."""
+        return self.alias(email_lower=Lower("email")).filter(email_lower=Lower(Value(email)))
+
     def get_by_natural_key(self, username: str | None) -> User:
-        return self.get(email__iexact=username)
+        return self.with_email(username or "").get()
 
     def _create_user(self, email: str, password: str | None, **extra: object) -> User:
         if not email:

@@ -68,7 +68,7 @@ def demo_seed(*, password: str | None = None, remove_passwords: bool = False) ->
         raise ValueError("give a password or remove the passwords, not both")
     result = SeedResult()
     for user_id, email, full_name, role in DEMO_USERS:
-        user = User.objects.filter(email__iexact=email).first()
+        user = User.objects.with_email(email).first()
         if user is None:
             user = User(id=uuid.UUID(user_id), email=email, full_name=full_name, role=role)
             user.set_unusable_password()

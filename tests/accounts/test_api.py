@@ -40,6 +40,18 @@ def test_user_shape_has_exactly_the_six_contract_keys(member):
     assert user["created_at"].endswith("Z") and user["last_login"].endswith("Z")
 
 
+def test_login_stamps_last_login_in_the_database(member):
+    assert member.last_login is None
+    answered = login({"email": "member@flowviz.com", "password": PASSWORD}).json()["user"]["last_login"]
+    member.refresh_from_db()
+    assert member.last_login is not None
+    assert answered.startswith(member.last_login.strftime("%Y-%m-%dT%H:%M:%S"))
+
+
+def test_login_finds_the_email_whatever_its_case(member):
+    assert login({"email": "  MEMBER@FlowViz.com ", "password": PASSWORD}).status_code == 200
+
+
 def test_login_token_is_a_jwt_with_sub_role_iat_and_exp(member):
     token = login({"email": "member@flowviz.com", "password": PASSWORD}).json()["token"]
     claims = jwt.decode(token, django_settings.JWT_SECRET, algorithms=["HS256"])

@@ -29,7 +29,7 @@ class Command(BaseCommand):
     def handle(self, *args, lot_code: str, out: Path | None, user: str | None, **options) -> None:
         actor = None
         if user:
-            actor = User.objects.filter(email__iexact=user).first()
+            actor = User.objects.with_email(user).first()
             if actor is None:
                 raise CommandError(f"no user with email {user!r}")
         if out is not None and out.exists() and not out.is_dir():
