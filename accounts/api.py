@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from ninja import Router, Status
@@ -11,6 +10,7 @@ from ninja.errors import HttpError
 from accounts.auth import auth_cookie_clear, auth_cookie_set
 from accounts.schemas import LoginIn, LoginOut
 from accounts.services import InvalidCredentials, user_login
+from flowviz.http.asgi import db_call
 from flowviz.http.schemas import DetailOut
 from flowviz.http.throttling import login_throttle
 
@@ -30,7 +30,7 @@ router = Router(tags=["accounts"])
 )
 async def login(request: HttpRequest, payload: LoginIn, response: HttpResponse) -> dict:
     try:
-        result = await sync_to_async(user_login)(email=payload.email, password=payload.password)
+        result = await db_call(user_login, email=payload.email, password=payload.password)
     except InvalidCredentials:
         raise HttpError(401, "Invalid credentials") from None
     if settings.AUTH_COOKIE:

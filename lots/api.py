@@ -10,7 +10,6 @@ import uuid
 from collections.abc import Iterable
 from typing import Literal
 
-from asgiref.sync import sync_to_async
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.utils.cache import patch_vary_headers
 from ninja import Query, Router, Schema, Status
@@ -20,6 +19,7 @@ from pydantic import Field
 from accounts.auth import any_role, request_cache_generation, roles
 from accounts.roles import Role
 from flowviz.core.spreadsheets import csv_lines, file_name_part
+from flowviz.http.asgi import db_call
 from flowviz.http.idempotency import idempotent
 from flowviz.http.renderers import json_dumps
 from flowviz.http.schemas import PROTECTED_ERRORS, DetailOut
@@ -83,7 +83,8 @@ def _parent_refs(items: list[ParentIn] | None) -> list[services.ParentRef]:
     summary="List lots, newest first",
 )
 async def lots_list(request: HttpRequest, filters: Query[LotFilters]) -> HttpResponse:
-    body = await sync_to_async(selectors.lot_list)(
+    body = await db_call(
+        selectors.lot_list,
         limit=filters.limit,
         offset=filters.offset,
         lot_type=filters.lot_type,
@@ -101,7 +102,7 @@ async def lots_list(request: HttpRequest, filters: Query[LotFilters]) -> HttpRes
     summary="One lot by its code",
 )
 async def lot_detail(request: HttpRequest, lot_code: str) -> HttpResponse:
-    body = await sync_to_async(selectors.lot_get)(lot_code=lot_code)
+    body = await db_call(selectors.lot_get, lot_code=lot_code)
     if body is None:
         raise Http404("Lot not found")
     return _json_response(body)
@@ -116,7 +117,8 @@ async def lot_detail(request: HttpRequest, lot_code: str) -> HttpResponse:
 )
 @idempotent
 async def lot_register(request: HttpRequest, payload: LotIn) -> HttpResponse:
-    body = await sync_to_async(_lot_register)(
+    body = await db_call(
+        _lot_register,
         actor=request.auth,
         lot_code=payload.lot_code,
         lot_type=payload.lot_type,
@@ -146,8 +148,8 @@ def _lot_register(**fields: object) -> bytes:
 )
 @idempotent
 async def lot_parents_add(request: HttpRequest, lot_code: str, payload: ParentsIn) -> Status:
-    links = await sync_to_async(services.lot_parents_add)(
-        lot_code=lot_code, actor=request.auth, parents=_parent_refs(payload.parents)
+    links = await db_call(
+        services.lot_parents_add, lot_code=lot_code, actor=request.auth, parents=_parent_refs(payload.parents)
     )
     return Status(201, [selectors.link_as_dict(link) for link in links])
 
@@ -166,7 +168,7 @@ async def traceability_one_step(request: HttpRequest, lot_code: str) -> HttpResp
     generation = request_cache_generation(request)
     body = trace_cache.one_step_warm(lot_code=lot_code, generation=generation)
     if body is None:
-        body = await sync_to_async(trace_cache.one_step_cached)(lot_code=lot_code, generation=generation)
+        body = await db_call(trace_cache.one_step_cached, lot_code=lot_code, generation=generation)
     if body is None:
         raise Http404("Lot not found")
     return _json_response(body)
@@ -205,7 +207,7 @@ async def traceability_graph(
     body = trace_cache.graph_warm(**graph) if gzip_wanted else None
     if body is None:
         cached = trace_cache.graph_gzip_cached if gzip_wanted else trace_cache.graph_json_cached
-        body = await sync_to_async(cached)(**graph)
+        body = await db_call(cached, **graph)
     if body is None:
         raise Http404("Lot not found")
     # Already rendered (and cached) as the contract's JSON, compressed: sent as it is.
@@ -271,11 +273,11 @@ async def recall(
     request: HttpRequest, lot_code: str, format: Literal["json", "csv", "fsma204"] = "json"
 ) -> HttpResponse:
     if format == "fsma204":
-        rows = await sync_to_async(fsma.fsma204_rows)(lot_code=lot_code)
+        rows = await db_call(fsma.fsma204_rows, lot_code=lot_code)
         if rows is None:
             raise Http404("Lot not found")
         return _csv_download(rows, f"fsma204-{file_name_part(lot_code)}.csv", bom=True)
-    report = await sync_to_async(selectors.recall_report)(lot_code=lot_code)
+    report = await db_call(selectors.recall_report, lot_code=lot_code)
     if report is None:
         raise Http404("Lot not found")
     if format == "json":
@@ -298,7 +300,7 @@ async def recall(
     ),
 )
 async def holds(request: HttpRequest) -> HttpResponse:
-    return _json_response(await sync_to_async(selectors.holds_list)())
+    return _json_response(await db_call(selectors.holds_list))
 
 
 @router.post(
@@ -311,7 +313,7 @@ async def holds(request: HttpRequest) -> HttpResponse:
 )
 async def traceability_job_start(request: HttpRequest, lot_code: str) -> Status:
     try:
-        job_id = await sync_to_async(jobs.genealogy_job_start)(lot_code=lot_code)
+        job_id = await db_call(jobs.genealogy_job_start, lot_code=lot_code)
     except jobs.JobQueueUnavailable:
         raise HttpError(503, "The job queue is unavailable; try again later") from None
     if job_id is None:
@@ -332,7 +334,7 @@ async def traceability_job_start(request: HttpRequest, lot_code: str) -> Status:
     ),
 )
 async def traceability_job(request: HttpRequest, job_id: uuid.UUID) -> dict:
-    job = await sync_to_async(jobs.genealogy_job_get)(job_id=job_id)
+    job = await db_call(jobs.genealogy_job_get, job_id=job_id)
     if job is None:
         raise Http404("Job not found")
     return job

@@ -6,12 +6,12 @@ lot code is resolved by lots: the API layer may use every app.
 
 from __future__ import annotations
 
-from asgiref.sync import sync_to_async
 from django.http import Http404, HttpRequest
 from ninja import Router, Status
 
 from accounts.auth import any_role, roles
 from accounts.roles import Role
+from flowviz.http.asgi import db_call
 from flowviz.http.idempotency import idempotent
 from flowviz.http.schemas import PROTECTED_ERRORS, DetailOut
 from flowviz.http.throttling import read_throttle, write_throttle
@@ -34,8 +34,7 @@ QC_DECIDERS = roles(Role.ADMIN, Role.MANAGER, Role.AUDITOR, Role.OPERATOR)
 )
 @idempotent
 async def qc_decision_record(request: HttpRequest, payload: QcDecisionIn) -> Status:
-    record = sync_to_async(lot_services.qc_decision_record)
-    decision = await record(actor=request.auth, **payload.model_dump())
+    decision = await db_call(lot_services.qc_decision_record, actor=request.auth, **payload.model_dump())
     return Status(201, selectors.qc_decision_as_dict(decision))
 
 
@@ -47,7 +46,7 @@ async def qc_decision_record(request: HttpRequest, payload: QcDecisionIn) -> Sta
     summary="A lot's QC decisions, newest first",
 )
 async def qc_decisions_of_lot(request: HttpRequest, lot_code: str) -> list[dict]:
-    decisions = await sync_to_async(_decisions_of_lot_code)(lot_code)
+    decisions = await db_call(_decisions_of_lot_code, lot_code)
     if decisions is None:
         raise Http404("Lot not found")
     return decisions

@@ -145,6 +145,22 @@ def test_a_warm_cached_read_authenticates_without_a_worker_thread(event_loop_aut
     assert submits == []
 
 
+def test_a_database_read_makes_one_trip_to_the_worker_thread_and_none_to_close(event_loop_auth, submits):
+    # The handler's query runs in the request's worker thread, which hands its connection back
+    # at once (flowviz.http.asgi.db_call): closing the response needs no second trip.
+    headers = _bearer(demo_user(Role.VIEWER))
+
+    async def read():
+        return (await asgi_request_async("/api/lots", headers=headers))[0]
+
+    async def mark():
+        submits.clear()
+
+    _, _, status = _serve(read, mark, read)
+    assert status == 200
+    assert len(submits) == 1
+
+
 def test_a_deactivated_user_is_refused_at_once_on_the_event_loop_path(event_loop_auth):
     user = demo_user(Role.VIEWER)
     headers = _bearer(user)
