@@ -22,7 +22,6 @@ import uuid
 from collections.abc import Awaitable
 from urllib.parse import urlsplit
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
 from django.db import connection
@@ -177,11 +176,8 @@ class JWTAuth(HttpBearer):
         if async_db.available():
             # On the event loop: no thread hop (flowviz/ops/async_db.py).
             user = await active_user_async(user_id)
-        elif request.method in SAFE_METHODS:
-            # A read may be answered from the cache without another database call.
-            user = await db_call(active_user, user_id)
         else:
-            user = await sync_to_async(active_user)(user_id)
+            user = await db_call(active_user, user_id)
         if user is None:
             return None
         request.user = user

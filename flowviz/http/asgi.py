@@ -36,7 +36,7 @@ from django.core import signals
 from django.core.exceptions import RequestAborted
 from django.core.handlers import base
 from django.core.handlers.asgi import ASGIHandler, get_script_prefix
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.middleware.clickjacking import XFrameOptionsMiddleware
 from django.middleware.common import CommonMiddleware
 from django.middleware.security import SecurityMiddleware
@@ -120,10 +120,17 @@ def _released(fn: Callable[..., T], args: tuple, kwargs: dict[str, Any]) -> T:
         return fn(*args, **kwargs)
     finally:
         # Back to the pool now (as request_finished would), unless a transaction of the
-        # request's (an idempotent write runs whole in one) is still using it. Without a pool
-        # closing would mean a new connection for the next call: left to request_finished.
-        if not connection.in_atomic_block and getattr(connection, "pool", None) is not None:
+        # request's (an idempotent write runs whole in one, and its own submit already marked
+        # the executor used) is still using it.
+        if not connection.in_atomic_block:
             connection.close()
+
+
+def _connections_pooled() -> bool:
+    # Without the pool (DB_POOL=false: persistent connections, e.g. behind PgBouncer) the
+    # thread keeps its connection, and request_finished must run in that thread to check it
+    # (CONN_MAX_AGE, a broken connection): no early release, Django's closing trip.
+    return bool(connections[DEFAULT_DB_ALIAS].settings_dict["OPTIONS"].get("pool"))
 
 
 async def db_call(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
@@ -131,6 +138,8 @@ async def db_call(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
     connection back to the pool as soon as `fn` returns (what `request_finished` would do at
     the end of the request): the response is then closed without one more thread hop. A
     request that calls twice takes a pooled connection twice, which costs less than the hop."""
+    if not _connections_pooled():
+        return await sync_to_async(fn)(*args, **kwargs)
     token = _releases_connection.set(True)
     try:
         return await sync_to_async(_released)(fn, args, kwargs)

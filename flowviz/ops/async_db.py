@@ -15,8 +15,9 @@ needs nothing else from the database (a warm cached read) never leaves the event
   worker holds at most the sum (README, "Configuration").
 - Faults behave as on the ORM's path (flowviz/ops/postgresql/base.py): while the database
   breaker is open no connection is tried; a connection or query failure, or no answer within
-  DB_POOL_TIMEOUT (DB_PROBE_TIMEOUT while the breaker is suspect), trips the breaker and
-  raises Django's OperationalError, which the API answers with 503 and Retry-After.
+  DB_POOL_TIMEOUT (DB_PROBE_TIMEOUT while the breaker is suspect; a frozen server included),
+  trips the breaker and raises Django's OperationalError, which the API answers with 503 and
+  Retry-After.
 - The query is prepared server-side after its fifth run (psycopg's default: less parsing and
   planning in PostgreSQL), except behind PgBouncer in transaction mode (DB_DISABLE_SERVER_SIDE_CURSORS).
 - DB_ASYNC_AUTH=false turns it off (the ORM path then serves every request).
@@ -26,8 +27,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Coroutine, Sequence
+from typing import Any, TypeVar
 
 import psycopg
 import psycopg_pool
@@ -35,6 +36,8 @@ from django.conf import settings
 from django.db import OperationalError, connections
 
 from flowviz.ops.breakers import database_breaker
+
+T = TypeVar("T")
 
 _lock = threading.Lock()
 _loop: asyncio.AbstractEventLoop | None = None
@@ -106,14 +109,44 @@ async def fetch_one(sql: str, params: Sequence[Any]) -> tuple | None:
     timeout = settings.DB_PROBE_TIMEOUT if database_breaker.suspect else settings.DB_POOL_TIMEOUT
     try:
         pool = await _pool_get()
-        async with asyncio.timeout(timeout), pool.connection(timeout=timeout) as connection:
-            cursor = await connection.execute(sql, params)
-            row = await cursor.fetchone()
+        row = await _within(timeout, _fetch_one(pool, sql, params, timeout))
     except (psycopg.OperationalError, psycopg_pool.PoolTimeout, TimeoutError) as exc:
         database_breaker.failed("no answer on the event loop's pool; requests answer 503")
         raise OperationalError(str(exc) or "no answer from the database") from exc
     database_breaker.succeeded()
     return row
+
+
+async def _fetch_one(
+    pool: psycopg_pool.AsyncConnectionPool, sql: str, params: Any, timeout: float
+) -> tuple | None:
+    async with pool.connection(timeout=timeout) as connection:
+        cursor = await connection.execute(sql, params)
+        return await cursor.fetchone()
+
+
+async def _within(timeout: float, query: Coroutine[Any, Any, T]) -> T:
+    """`query`'s result, or TimeoutError after `timeout` seconds without waiting for it to wind
+    down: a cancelled psycopg query first asks the server to cancel it and waits for that (up to
+    10 s, from a frozen server never), which `asyncio.timeout` would make the request sit out.
+    The cancelled query finishes in the background; its connection is then discarded."""
+    task = asyncio.ensure_future(query)
+    try:
+        done, _ = await asyncio.wait((task,), timeout=timeout)
+    except asyncio.CancelledError:  # the request itself was cancelled (client gone)
+        task.cancel()
+        task.add_done_callback(_ignore_outcome)
+        raise
+    if not done:
+        task.cancel()
+        task.add_done_callback(_ignore_outcome)
+        raise TimeoutError(f"no answer from the database within {timeout}s")
+    return task.result()
+
+
+def _ignore_outcome(task: asyncio.Future) -> None:
+    if not task.cancelled():
+        task.exception()  # retrieved: asyncio would log it as never retrieved
 
 
 async def pool_close() -> None:

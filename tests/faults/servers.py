@@ -103,8 +103,9 @@ class RedisServer:
 
 class TcpProxy:
     """A TCP forwarder the test controls, in front of a real server (PostgreSQL): `stop()`
-    refuses new connections and cuts every open one, as a stopped server does; `start()` takes
-    connections again on the same port. The upstream is (host, port) or a Unix socket path."""
+    refuses new connections and cuts every open one, as a stopped server does; `freeze()` keeps
+    them open and forwards nothing until `thaw()`, as a server stopped with SIGSTOP; `start()`
+    takes connections again on the same port. The upstream is (host, port) or a Unix socket path."""
 
     def __init__(self, upstream: tuple[str, int] | str, port: int | None = None):
         self.upstream = upstream
@@ -112,6 +113,8 @@ class TcpProxy:
         self._listener: socket.socket | None = None
         self._sockets: set[socket.socket] = set()
         self._lock = threading.Lock()
+        self._flowing = threading.Event()
+        self._flowing.set()
 
     def _connect_upstream(self) -> socket.socket:
         if isinstance(self.upstream, str):
@@ -152,6 +155,7 @@ class TcpProxy:
     def _pump(self, source: socket.socket, target: socket.socket) -> None:
         try:
             while data := source.recv(65536):
+                self._flowing.wait()
                 target.sendall(data)
         except OSError:
             pass
@@ -159,6 +163,13 @@ class TcpProxy:
             for sock in (source, target):
                 with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
+
+    def freeze(self) -> None:
+        """Forward nothing more, connections kept open: a server stopped with SIGSTOP."""
+        self._flowing.clear()
+
+    def thaw(self) -> None:
+        self._flowing.set()
 
     def stop(self) -> None:
         listener, self._listener = self._listener, None
@@ -234,13 +245,18 @@ class ApiServer:
     def stop(self) -> None:
         if self.process is None:
             return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        process_stop(self.process)
         self.process = None
+
+
+def process_stop(process: subprocess.Popen) -> None:
+    """SIGTERM, then SIGKILL if it has not exited within 20 s."""
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def http(

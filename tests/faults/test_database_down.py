@@ -1,6 +1,8 @@
 """Issue 14, fault 7: with PostgreSQL unreachable (the test cuts it off behind a proxy of its own)
 the API answers 503 `Service unavailable` with Retry-After, at once once the database is known
-to be down, instead of a 500 after the pool's whole timeout; and recovers by itself."""
+to be down, instead of a 500 after the pool's whole timeout; and recovers by itself. The same
+with PostgreSQL frozen (the proxy keeps the connections open and forwards nothing, as SIGSTOP
+would): the authentication query on the event loop's pool gives up after DB_POOL_TIMEOUT."""
 
 from __future__ import annotations
 
@@ -75,6 +77,29 @@ def test_requests_succeed_again_soon_after_the_database_returns(demo, proxied_se
     proxy.stop()
     assert _timed_get(lots, headers)[0] == 503
     proxy.start()
+    deadline = time.monotonic() + RETRY_SECONDS + POOL_TIMEOUT + 5
+    status = _timed_get(lots, headers)[0]
+    while status != 200 and time.monotonic() < deadline:
+        time.sleep(0.2)
+        status = _timed_get(lots, headers)[0]
+    assert status == 200
+
+
+def test_requests_answer_503_within_the_pool_timeout_while_the_database_is_frozen(demo, proxied_server):
+    server, proxy = proxied_server
+    headers = {"Authorization": bearer(demo_user(Role.VIEWER))["HTTP_AUTHORIZATION"]}
+    lots = f"{server.url}/api/lots"
+    assert _timed_get(lots, headers)[0] == 200
+    proxy.freeze()
+    try:
+        answers = [_timed_get(lots, headers) for _ in range(4)]
+    finally:
+        proxy.thaw()
+    assert [status for status, *_ in answers] == [503] * 4
+    assert all(json.loads(body) == error_body("Service unavailable") for *_, body in answers)
+    seconds = [elapsed for _, elapsed, *_ in answers]
+    assert seconds[0] < POOL_TIMEOUT + 2, seconds  # the frozen query gave up
+    assert max(seconds[1:]) < 0.5, seconds  # known down: at once
     deadline = time.monotonic() + RETRY_SECONDS + POOL_TIMEOUT + 5
     status = _timed_get(lots, headers)[0]
     while status != 200 and time.monotonic() < deadline:

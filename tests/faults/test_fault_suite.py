@@ -34,7 +34,7 @@ from accounts.roles import Role
 from lots.models import Lot, LotGenealogy
 from tests.api_support import bearer, demo_user
 from tests.db_support import database_url
-from tests.faults.servers import REDIS_SERVER, ApiServer, RedisServer, http
+from tests.faults.servers import REDIS_SERVER, ApiServer, RedisServer, http, process_stop
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
 
@@ -173,12 +173,7 @@ class SupervisedWorker:
             self._watcher.join(timeout=5)
         if self.process is None:
             return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        process_stop(self.process)
 
 
 def _logins(base: str, count: int) -> list[int]:

@@ -161,6 +161,25 @@ def test_a_database_read_makes_one_trip_to_the_worker_thread_and_none_to_close(e
     assert len(submits) == 1
 
 
+def test_without_the_pool_a_request_keeps_djangos_closing_trip_to_its_thread(
+    event_loop_auth, submits, monkeypatch
+):
+    # DB_POOL=false: the thread's persistent connection stays with it, and request_finished must
+    # run there to check it (CONN_MAX_AGE, a broken connection).
+    monkeypatch.delitem(connection.settings_dict["OPTIONS"], "pool")
+    headers = _bearer(demo_user(Role.VIEWER))
+
+    async def read():
+        return (await asgi_request_async("/api/lots", headers=headers))[0]
+
+    async def mark():
+        submits.clear()
+
+    _, _, status = _serve(read, mark, read)
+    assert status == 200
+    assert len(submits) == 2
+
+
 def test_a_deactivated_user_is_refused_at_once_on_the_event_loop_path(event_loop_auth):
     user = demo_user(Role.VIEWER)
     headers = _bearer(user)
