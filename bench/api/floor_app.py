@@ -43,6 +43,8 @@ settings.configure(
         }
     },
     USE_TZ=True,
+    # FlowViz's handler (below) reads it: the floor authenticates nobody, on no pool.
+    DB_ASYNC_AUTH=False,
 )
 django.setup()
 
