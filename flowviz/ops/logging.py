@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponse
 from django.utils.functional import SimpleLazyObject, empty
@@ -51,7 +52,10 @@ class JsonFormatter(logging.Formatter):
             entry["exc_info"] = self.formatException(record.exc_info)
         if record.stack_info:
             entry["stack_info"] = self.formatStack(record.stack_info)
-        return json.dumps(entry, default=str, ensure_ascii=False)
+        try:
+            return orjson.dumps(entry, default=str).decode()
+        except TypeError:  # an int past 64 bits
+            return json.dumps(entry, default=str, ensure_ascii=False)
 
 
 def _loggable(value: Any) -> Any:
@@ -78,7 +82,8 @@ class RequestIdFilter(logging.Filter):
 
 
 def request_id_from(request: HttpRequest) -> str:
-    incoming = request.headers.get(REQUEST_ID_HEADER, "")
+    # From META: request.headers would copy every header first.
+    incoming = request.META.get("HTTP_X_REQUEST_ID", "")
     if _SAFE_REQUEST_ID.match(incoming):
         return incoming
     return uuid.uuid4().hex

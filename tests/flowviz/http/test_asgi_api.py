@@ -127,3 +127,29 @@ def test_database_request_over_asgi_gives_its_pooled_connection_back():
         status, _, _ = _asgi_get("/api/lots", {"Authorization": f"Bearer {token}"})
         assert status == 200
     assert settled_in_use() == before
+
+
+def test_an_api_path_is_resolved_once_and_then_looked_up(monkeypatch):
+    from django.urls.resolvers import URLResolver
+
+    _asgi_get("/api/health")  # resolved now, or by an earlier test
+    walks = []
+    real_resolve = URLResolver.resolve
+
+    def resolve(self, path):
+        walks.append(path)
+        return real_resolve(self, path)
+
+    monkeypatch.setattr(URLResolver, "resolve", resolve)
+    status, _, _ = _asgi_get("/api/health")
+    assert status == 200
+    assert walks == []
+
+
+def test_an_unknown_api_path_is_not_remembered():
+    from flowviz.http.asgi import _resolved
+
+    before = _resolved.cache_info().currsize
+    for attempt in range(3):
+        assert _asgi_get(f"/api/no-such-route-{attempt}")[0] == 404
+    assert _resolved.cache_info().currsize == before
