@@ -56,6 +56,12 @@ def held_by_sql(suspect_id: str) -> str:
     WHERE s.suspect_lot_id = {suspect_id} AND hd.decision IN ('HOLD', 'FAIL')"""
 
 
+def holds_lock_sql(*, exclusive: bool) -> str:
+    """The statement of `holds_lock`, with the lock key as %(holds_lock)s, for a batch."""
+    function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+    return f"SELECT {function}(%(holds_lock)s), set_config('jit', 'off', true)"
+
+
 def holds_lock(*, exclusive: bool) -> None:
     """Take HOLDS_LOCK for the rest of the current transaction.
 
@@ -66,9 +72,8 @@ def holds_lock(*, exclusive: bool) -> None:
     next autovacuum - by the number of parents checked; past `jit_above_cost` PostgreSQL would
     spend tens to thousands of milliseconds compiling a check that runs in one.
     """
-    function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {function}(%s), set_config('jit', 'off', true)", [HOLDS_LOCK])
+        cursor.execute(holds_lock_sql(exclusive=exclusive), {"holds_lock": HOLDS_LOCK})
 
 
 # Make the rows held by one lot exactly its descendants when its latest decision is HOLD or
@@ -99,6 +104,18 @@ added AS (
     RETURNING 1
 )
 SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM added)
+"""
+
+
+# HELD_LOT_SYNC_SQL's parameter is %(held)s. For a batch.
+HELD_LOT_SYNC_SQL = _HELD_LOT_SYNC_SQL
+
+# The lot's suspects are free of it unless its latest decision still holds them (a decision
+# dated later than the one just recorded, written by the legacy server): a PASS's release, in
+# one statement. Parameter %(held)s; its row count is the rows released.
+HOLD_RELEASE_UNLESS_HELD_SQL = f"""
+DELETE FROM lot_suspicions WHERE held_lot_id = %(held)s
+AND ({latest_decision_sql("%(held)s")}) NOT IN ('HOLD', 'FAIL')
 """
 
 

@@ -18,7 +18,8 @@ Lock order (every writer takes what it needs in this order, never the other way 
    that commits first blocks every later consumption of any descendant (by commit order, not
    by timing).
 2. _LINK_EXISTING_LOCK (advisory, exclusive): links between existing lots, for the cycle check.
-3. Lot rows FOR UPDATE, ordered by pk: the parents being consumed, or the lot being decided.
+3. Lot rows FOR UPDATE, ordered by pk: the parents being consumed; FOR SHARE: the lot being
+   decided.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ from lots.changes import genealogy_changed, holds_changed, lot_edited
 from lots.models import Lot, LotGenealogy
 from lots.selectors import lot_descendant_ids, lot_qc_states
 from quality.models import Decision, QcDecision
-from quality.services import qc_decision_insert
+from quality.services import QC_DECISION_INSERT_SQL, qc_decision_build, qc_decision_insert_params
 
 # Serializes link additions between existing lots (PostgreSQL advisory lock id): a cycle can
 # close through lots that two concurrent writers do not both lock, so cycle checks take turns.
@@ -378,38 +379,48 @@ def lot_update(*, lot_id: uuid.UUID, **fields: Any) -> Lot:
     return lot
 
 
-@transaction.atomic
+# A decision in one round trip: the statements of qc_decision_record, in lock order. Sent as
+# one simple-protocol query (Django's client-side binding), PostgreSQL runs them in order, each
+# with a fresh snapshot (so each sees what committed while an earlier one waited for its
+# lock), as one transaction: inside the caller's, or an implicit one of its own that commits
+# all or nothing. Five round trips fewer than BEGIN, four statements and COMMIT.
+_LOT_SHARE_SQL = f"SELECT 1 FROM {Lot._meta.db_table} WHERE id = %(held)s FOR SHARE"
+
+
 def qc_decision_record(*, lot_id: uuid.UUID, decision: str, actor: User, **fields: Any) -> QcDecision:
     """Record a QC decision about a lot: lock the lot's row, append the decision, then spread
     or release the hold it makes.
 
-    The lock (the one writers take on parent lots, see above) keeps a decision from slipping in
-    between a writer's check of the lot's QC status and its link. A HOLD or FAIL first takes
-    HOLDS_LOCK exclusive and, once it is the lot's latest decision, makes every descendant
-    suspect (one INSERT over the recursive walk); a PASS that ends a hold deletes them.
-    `fields` are those of `quality.services.qc_decision_insert` (gate, operator, notes,
-    temperature, signature). Raises FieldInvalid for an unknown lot, gate or operator.
+    The lock (FOR SHARE: it waits for, and holds off, a writer consuming the lot, FOR UPDATE in
+    _lock_parents, but not another decision about it; decisions that change a hold are
+    serialized by HOLDS_LOCK) keeps a decision from slipping in between a writer's check of
+    the lot's QC status and its link. A HOLD or FAIL first takes HOLDS_LOCK exclusive and,
+    once it is the lot's latest decision, makes every descendant suspect (one INSERT over the
+    recursive walk); a PASS that ends a hold deletes them. The latest decision is normally the
+    one just recorded (the legacy server may have written one dated later): the statements
+    check it. `fields` are those of `quality.services.qc_decision_build` (gate, operator,
+    notes, temperature, signature). Raises FieldInvalid for an unknown lot, gate or operator.
     """
+    record = qc_decision_build(lot_id=lot_id, decision=decision, actor=actor, **fields)
     blocking = decision in BLOCKED_DECISIONS
-    holds.holds_lock(exclusive=blocking)
-    # FOR SHARE: it waits for, and holds off, a writer consuming the lot (FOR UPDATE in
-    # _lock_parents) but not another decision about it; decisions that change a hold are
-    # serialized by HOLDS_LOCK already.
+    statements = [
+        holds.holds_lock_sql(exclusive=blocking),
+        _LOT_SHARE_SQL,
+        QC_DECISION_INSERT_SQL,
+        holds.HELD_LOT_SYNC_SQL if blocking else holds.HOLD_RELEASE_UNLESS_HELD_SQL,
+    ]
+    params = {"holds_lock": holds.HOLDS_LOCK, "held": lot_id, **qc_decision_insert_params(record)}
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT 1 FROM lots WHERE id = %s FOR SHARE", [Lot._meta.pk.get_db_prep_value(lot_id, connection)]
-        )
-        if cursor.fetchone() is None:
+        cursor.execute(";".join(statements), params)
+        for _ in range(2):  # to the INSERT's result
+            cursor.nextset()
+        inserted = cursor.fetchone()
+        if inserted is None:
+            # Nothing was written (the INSERT needs the lot): no rollback needed.
             raise FieldInvalid(("lot_id",), f"Lot {lot_id} does not exist")
-    record = qc_decision_insert(lot_id=lot_id, decision=decision, actor=actor, **fields)
-    # The latest decision is normally the one just recorded (the legacy server may have
-    # written one dated later): it decides whether the lot holds its descendants.
-    latest = lot_qc_states(lot_ids=[lot_id])[lot_id].status
-    released = 0
-    if blocking and latest in BLOCKED_DECISIONS:
-        holds.held_lot_sync(lot_id=lot_id)
-    elif latest not in BLOCKED_DECISIONS:
-        released = holds.hold_release(lot_id=lot_id)
+        record.decided_at = inserted[0]
+        cursor.nextset()
+        released = 0 if blocking else cursor.rowcount
     if blocking or released:
         # Every cached graph may show the lot's status or a descendant's held_by.
         holds_changed()

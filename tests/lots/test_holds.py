@@ -4,15 +4,20 @@ from the held lot suspect; a suspect lot cannot be consumed; a later PASS releas
 from __future__ import annotations
 
 import io
+import uuid
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
 from django.test import Client
+from django.utils import timezone
 
 from accounts.roles import Role
+from flowviz.core.errors import FieldInvalid
 from lots.models import Lot, LotGenealogy, LotSuspicion, LotType
 from lots.selectors import lot_qc_states
+from lots.services import qc_decision_record
 from quality.models import Decision, QcDecision
 from tests.api_support import demo_user, get_json, post_json
 from tests.lots.conftest import genealogy
@@ -112,6 +117,36 @@ def test_pass_on_the_held_lot_releases_its_suspects(chain):
     assert register("FG-NEW", "SKW").status_code == 201
     assert link("FG", "MIX").status_code == 201
     assert not LotSuspicion.objects.exists()
+
+
+def test_a_pass_does_not_release_a_hold_the_legacy_server_dated_after_it(chain):
+    decide(chain["RAW"], Decision.HOLD)
+    QcDecision.objects.create(
+        lot=chain["RAW"], decision=Decision.HOLD, notes=NOTES, decided_at=timezone.now() + timedelta(hours=1)
+    )
+    decide(chain["RAW"], Decision.PASS)
+    assert [held_by(code) for code in ("MIX", "SKW", "FG")] == [("RAW",)] * 3
+    assert LotSuspicion.objects.filter(held_lot=chain["RAW"]).count() == 3
+
+
+def test_a_decision_about_an_unknown_lot_writes_nothing(demo):
+    with pytest.raises(FieldInvalid, match="does not exist"):
+        qc_decision_record(lot_id=uuid.uuid4(), decision=Decision.PASS, actor=demo_user(Role.AUDITOR))
+    assert not QcDecision.objects.exists()
+
+
+@pytest.mark.parametrize("decision", [Decision.PASS, Decision.HOLD])
+def test_a_decision_is_one_round_trip_to_the_database(chain, decision, django_assert_num_queries):
+    auditor = demo_user(Role.AUDITOR)
+    with django_assert_num_queries(1):
+        qc_decision_record(lot_id=chain["RAW"].pk, decision=decision, actor=auditor, notes=NOTES)
+
+
+def test_a_decision_is_dated_when_its_row_is_written(chain):
+    before = timezone.now()
+    record = qc_decision_record(lot_id=chain["RAW"].pk, decision=Decision.PASS, actor=demo_user(Role.AUDITOR))
+    assert before <= record.decided_at <= timezone.now()
+    assert QcDecision.objects.get(pk=record.pk).decided_at == record.decided_at
 
 
 def test_a_pass_on_a_suspect_lot_itself_does_not_release_it(chain):
