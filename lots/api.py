@@ -117,8 +117,8 @@ async def lot_detail(request: HttpRequest, lot_code: str) -> HttpResponse:
 )
 @idempotent
 async def lot_register(request: HttpRequest, payload: LotIn) -> HttpResponse:
-    body = await db_call(
-        _lot_register,
+    lot = await db_call(
+        services.lot_create,
         actor=request.auth,
         lot_code=payload.lot_code,
         lot_type=payload.lot_type,
@@ -130,13 +130,8 @@ async def lot_register(request: HttpRequest, payload: LotIn) -> HttpResponse:
         metadata=payload.metadata,
         parents=_parent_refs(payload.parents),
     )
-    return _json_response(body, status=201)
-
-
-def _lot_register(**fields: object) -> bytes:
-    """Register the lot, then read it back as the contract renders it (one thread hop)."""
-    lot = services.lot_create(**fields)
-    return selectors.lot_get_by_id(lot_id=lot.pk)
+    # As the contract renders it, returned by the INSERT itself.
+    return _json_response(lot.rendered, status=201)
 
 
 @router.post(

@@ -107,11 +107,10 @@ def lot_id_for_code(*, lot_code: str) -> uuid.UUID | None:
 
 
 _LOT_BY_CODE_SQL = f"SELECT {lot_json_sql('l')} FROM lots l WHERE l.lot_code = %s"
-_LOT_BY_ID_SQL = f"SELECT {lot_json_sql('l')} FROM lots l WHERE l.id = %s"
 
 
 def _one_lot(sql: str, key: object) -> bytes | None:
-    # A plain cursor: these run on every detail read and registration (no queryset to compile).
+    # A plain cursor: it runs on every detail read (no queryset to compile).
     with connection.cursor() as cursor:
         cursor.execute(sql, [key])
         row = cursor.fetchone()
@@ -121,11 +120,6 @@ def _one_lot(sql: str, key: object) -> bytes | None:
 def lot_get(*, lot_code: str) -> bytes | None:
     """The lot as JSON; None when no lot has that code."""
     return _one_lot(_LOT_BY_CODE_SQL, lot_code)
-
-
-def lot_get_by_id(*, lot_id: uuid.UUID) -> bytes | None:
-    """The lot as JSON (e.g. the one just registered); None when there is no such lot."""
-    return _one_lot(_LOT_BY_ID_SQL, lot_id)
 
 
 # The lot (kind 0), its parents (1) and its children (2), each rendered as a Lot: one query.
@@ -427,8 +421,10 @@ near(lot_id) AS (
     UNION
     SELECT g.child_lot_id FROM lot_genealogy g WHERE g.parent_lot_id = ANY(%(changed)s::uuid[])
 ),
+-- UNION ALL, de-duplicated by the caller: a UNION hashes into a table sized by the recursive
+-- CTEs' row estimates (thousands of rows, 0.8 MB), which took most of the statement's CPU.
 affected(lot_id) AS (
-    SELECT lot_id FROM up UNION SELECT lot_id FROM down UNION SELECT lot_id FROM near
+    SELECT lot_id FROM up UNION ALL SELECT lot_id FROM down UNION ALL SELECT lot_id FROM near
 )
 -- Each code looked up by primary key: a join let the planner, misled by the recursive CTEs'
 -- row estimates, hash the whole lots table (a sequential scan on every write).
@@ -470,8 +466,12 @@ def genealogy_affected(
     with connection.cursor() as cursor:
         cursor.execute(_AFFECTED_SQL, {name: list(ids) for name, ids in seeds.items()})
         rows = cursor.fetchall()
-    # A code is None only for a lot deleted by a concurrent transaction since the walk.
-    return [AffectedLot(lot_id, code, bool(near)) for lot_id, code, near in rows if code is not None]
+    # A code is None only for a lot deleted by a concurrent transaction since the walk; a lot
+    # both up and down (or near) comes once per walk.
+    unique = {
+        lot_id: AffectedLot(lot_id, code, bool(near)) for lot_id, code, near in rows if code is not None
+    }
+    return list(unique.values())
 
 
 def genealogy_affected_codes(
@@ -507,23 +507,32 @@ class QcState:
 
 # Per lot: its latest decision and its held ancestors with theirs - index lookups only (the
 # qc_decisions (lot_id, decided_at) index and the lot_suspicions primary key), no walk.
-_QC_STATES_SQL = f"""
+def lot_qc_states_sql(ids_sql: str) -> str:
+    """SQL of the QcState rows (id, latest decision, held_by) of the lots whose ids the
+    subquery `ids_sql` gives, for a batch; read them with `lot_qc_states_from_rows`."""
+    return f"""
 SELECT p.id,
     ({latest_decision_sql("p.id")}),
     (SELECT array_agg(ARRAY[h.lot_code, hd.decision] ORDER BY h.lot_code) {held_by_sql("p.id")})
-FROM unnest(%s::uuid[]) AS p(id)
+FROM ({ids_sql}) AS p(id)
 """
+
+
+_QC_STATES_SQL = lot_qc_states_sql("SELECT unnest(%s::uuid[])")
+
+
+def lot_qc_states_from_rows(rows: Iterable[tuple]) -> dict[uuid.UUID, QcState]:
+    return {
+        lot_id: QcState(status=status, held_by=tuple((code, decision) for code, decision in held or ()))
+        for lot_id, status, held in rows
+    }
 
 
 def lot_qc_states(*, lot_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, QcState]:
     """The QcState of each of these lots (every id given gets one): one query."""
     with connection.cursor() as cursor:
         cursor.execute(_QC_STATES_SQL, [list(lot_ids)])
-        rows = cursor.fetchall()
-    return {
-        lot_id: QcState(status=status, held_by=tuple((code, decision) for code, decision in held or ()))
-        for lot_id, status, held in rows
-    }
+        return lot_qc_states_from_rows(cursor.fetchall())
 
 
 # The holds a lot is suspect because of, for the admin's lot page: each held lot with its

@@ -24,6 +24,7 @@ Lock order (every writer takes what it needs in this order, never the other way 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -38,13 +39,20 @@ from django.db.models import Sum
 from django.http import Http404
 
 from accounts.models import User
+from flowviz.core.batch import Statement, insert_statement, statements_run
 from flowviz.core.errors import Conflict, FieldInvalid, constraint_conflict
 from flowviz.ops import metrics
 from flowviz.production.models import Phase, ProductionRun
 from lots import holds
 from lots.changes import genealogy_changed, holds_changed, lot_edited
 from lots.models import Lot, LotGenealogy
-from lots.selectors import lot_descendant_ids, lot_qc_states
+from lots.selectors import (
+    QcState,
+    lot_descendant_ids,
+    lot_json_sql,
+    lot_qc_states_from_rows,
+    lot_qc_states_sql,
+)
 from quality.models import Decision, QcDecision
 from quality.services import QC_DECISION_INSERT_SQL, qc_decision_build, qc_decision_insert_params
 
@@ -75,27 +83,44 @@ def _require_exists(model: type, pk: uuid.UUID | None, field: str, what: str) ->
 
 
 # The writers' parent lock, written out once (on every consuming write; building the queryset
-# cost more CPU than the query): every column, rows locked in primary-key order.
+# cost more CPU than the query): every column, rows locked in primary-key order. Then, read
+# after that lock, the parents' QC states and what their links already drew (mass balance).
 _LOT_ATTNAMES = [field.attname for field in Lot._meta.concrete_fields]
 _LOT_COLUMNS = ", ".join(field.column for field in Lot._meta.concrete_fields)
+_PARENTS_WHERE = "lot_code = ANY(%(parent_codes)s) OR id = ANY(%(parent_ids)s)"
 _LOCK_PARENTS_SQL = (
-    f"SELECT {_LOT_COLUMNS} FROM {Lot._meta.db_table} "
-    "WHERE lot_code = ANY(%s) OR id = ANY(%s) ORDER BY id FOR UPDATE"
+    f"SELECT {_LOT_COLUMNS} FROM {Lot._meta.db_table} WHERE {_PARENTS_WHERE} ORDER BY id FOR UPDATE"
 )
-# What the links already drew from each parent (the mass-balance check).
+_PARENT_IDS_SQL = f"SELECT id FROM {Lot._meta.db_table} WHERE {_PARENTS_WHERE}"
+_PARENT_STATES_SQL = lot_qc_states_sql(_PARENT_IDS_SQL)
 _DRAWN_SQL = (
     f"SELECT parent_lot_id, SUM(quantity_used_kg) FROM {LotGenealogy._meta.db_table} "
-    "WHERE parent_lot_id = ANY(%s) GROUP BY parent_lot_id"
+    f"WHERE parent_lot_id IN ({_PARENT_IDS_SQL}) GROUP BY parent_lot_id"
 )
+_HOLDS_SHARED = (holds.holds_lock_sql(exclusive=False), {"holds_lock": holds.HOLDS_LOCK})
 
 
-def _lock_parents(refs: Sequence[ParentRef]) -> dict[ParentRef, Lot]:
-    """Lock the parents' rows (ordered by pk) and map each request item to its lot."""
-    codes = [r.lot_code for r in refs if r.lot_code is not None]
-    ids = [r.lot_id for r in refs if r.lot_id is not None]
-    with connection.cursor() as cursor:
-        cursor.execute(_LOCK_PARENTS_SQL, [codes, ids])
-        locked = [Lot.from_db(connection.alias, _LOT_ATTNAMES, row) for row in cursor.fetchall()]
+@dataclass(frozen=True)
+class _LockedParents:
+    """The parents of a consuming write, locked, with what the consumption rules read."""
+
+    lots: dict[ParentRef, Lot]
+    states: dict[uuid.UUID, QcState]
+    drawn: dict[uuid.UUID, Decimal]
+
+
+def _lock_parents(refs: Sequence[ParentRef], *, locks: Sequence[Statement] = ()) -> _LockedParents:
+    """Take `locks` (statements, in the lock order), lock the parents' rows (ordered by pk),
+    read their QC states and drawn quantities, all in one round trip, and map each request
+    item to its lot. Call inside the write's transaction."""
+    params = {
+        "parent_codes": [r.lot_code for r in refs if r.lot_code is not None],
+        "parent_ids": [r.lot_id for r in refs if r.lot_id is not None],
+    }
+    *_, rows, states, drawn = statements_run(
+        [*locks, (_LOCK_PARENTS_SQL, params), (_PARENT_STATES_SQL, params), (_DRAWN_SQL, params)]
+    )
+    locked = [Lot.from_db(connection.alias, _LOT_ATTNAMES, row) for row in rows]
     by_code = {lot.lot_code: lot for lot in locked}
     by_id = {lot.pk: lot for lot in locked}
     found: dict[ParentRef, Lot] = {}
@@ -105,31 +130,23 @@ def _lock_parents(refs: Sequence[ParentRef]) -> dict[ParentRef, Lot]:
             field = "lot_code" if ref.lot_code is not None else "lot_id"
             raise FieldInvalid((*ref.loc, field), f"Parent lot {ref.label} does not exist")
         found[ref] = lot
-    return found
+    return _LockedParents(found, lot_qc_states_from_rows(states), dict(drawn))
 
 
-def _check_consumable(parents: dict[ParentRef, Lot]) -> None:
+def _check_consumable(parents: _LockedParents) -> None:
     """No HOLD/FAIL parent, no suspect parent (made from a held lot); the quantities drawn
-    from each parent stay within its weight. Call with HOLDS_LOCK shared and the parents locked."""
-    lots = list(parents.values())
-    states = lot_qc_states(lot_ids=[lot.pk for lot in lots])
-    for lot in sorted(lots, key=lambda lot: lot.lot_code):
-        state = states[lot.pk]
+    from each parent stay within its weight. With what _lock_parents read under its locks."""
+    for lot in sorted(parents.lots.values(), key=lambda lot: lot.lot_code):
+        state = parents.states[lot.pk]
         if state.status in BLOCKED_DECISIONS:
             raise Conflict(f"Parent lot {lot.lot_code} has QC status {state.status} and cannot be consumed")
         if state.held_by:
             causes = ", ".join(f"{code} ({status})" for code, status in state.held_by)
             raise Conflict(f"Parent lot {lot.lot_code} is suspect: made from {causes}")
-    weighed = [lot.pk for lot in lots if lot.weight_kg is not None]
-    used: dict[uuid.UUID, Decimal] = {}
-    if weighed:
-        with connection.cursor() as cursor:
-            cursor.execute(_DRAWN_SQL, [weighed])
-            used = dict(cursor.fetchall())
-    for ref, lot in parents.items():
+    for ref, lot in parents.lots.items():
         if lot.weight_kg is None or ref.quantity_used_kg is None:
             continue
-        already = used.get(lot.pk) or Decimal("0")
+        already = parents.drawn.get(lot.pk) or Decimal("0")
         if already + ref.quantity_used_kg > lot.weight_kg:
             raise Conflict(
                 f"Mass balance exceeded for parent lot {lot.lot_code}: {already:.2f} kg of "
@@ -137,13 +154,14 @@ def _check_consumable(parents: dict[ParentRef, Lot]) -> None:
             )
 
 
-def _write_links(
+def _links_build(
     child: Lot,
     parents: dict[ParentRef, Lot],
     *,
     ids: Sequence[uuid.UUID] | None = None,
     linked_at: Any = None,
 ) -> list[LotGenealogy]:
+    """The links from `parents` to `child`, checked by their field rules, not saved."""
     links = [
         LotGenealogy(parent_lot=lot, child_lot=child, quantity_used_kg=ref.quantity_used_kg)
         for ref, lot in parents.items()
@@ -158,6 +176,11 @@ def _write_links(
         link.full_clean(
             exclude=["parent_lot", "child_lot"], validate_unique=False, validate_constraints=False
         )
+    return links
+
+
+def _write_links(child: Lot, parents: dict[ParentRef, Lot], **link_fields: Any) -> list[LotGenealogy]:
+    links = _links_build(child, parents, **link_fields)
     LotGenealogy.objects.bulk_create(links)
     return links
 
@@ -186,8 +209,11 @@ def _duplicate_code_is_conflict(create: Callable[..., Lot]) -> Callable[..., Lot
     return create_or_conflict
 
 
+# The new lot's row as the contract renders it, returned by its INSERT (no read-back query).
+_LOT_RENDERED = lot_json_sql(Lot._meta.db_table)
+
+
 @_duplicate_code_is_conflict
-@transaction.atomic
 def lot_create(
     *,
     lot_code: str,
@@ -203,44 +229,53 @@ def lot_create(
 ) -> Lot:
     """Register a lot and, in the same transaction, the links to the lots it was made from.
 
+    Round trips: a lot without parents is one INSERT (a transaction of its own, or part of
+    the caller's). With parents: BEGIN; the holds lock, the parents' row locks and what the
+    rules read under them (one batch); the lot and its links (one batch); COMMIT.
+    The returned lot carries `rendered`: its contract JSON as written (bytes).
     Raises Conflict when the lot code is taken, FieldInvalid for unknown references.
     """
     _require_exists(ProductionRun, production_run_id, "production_run_id", "Production run")
     _require_exists(Phase, phase_id, "phase_id", "Phase")
     _require_exists(User, operator_id, "operator_id", "User")
-    if parents:
-        holds.holds_lock(exclusive=False)
-    locked_parents = _lock_parents(parents) if parents else {}
-    if locked_parents:
-        _check_consumable(locked_parents)
-
-    lot = Lot(
-        lot_code=lot_code,
-        lot_type=lot_type,
-        production_run_id=production_run_id,
-        phase_id=phase_id,
-        operator_id=operator_id or actor.pk,
-        weight_kg=weight_kg,
-        temperature_c=temperature_c,
-        metadata=metadata or {},
-    )
-    # Field rules in Python (the code's pattern, metadata's text limits); references were
-    # checked above, uniqueness is the database's job (a unique index is the only check that
-    # holds for two simultaneous requests).
-    try:
-        lot.full_clean(
-            exclude=["production_run", "phase", "operator"], validate_unique=False, validate_constraints=False
+    with transaction.atomic() if parents else contextlib.nullcontext():
+        locked_parents = _lock_parents(parents, locks=[_HOLDS_SHARED]) if parents else None
+        if locked_parents is not None:
+            _check_consumable(locked_parents)
+        lot = Lot(
+            lot_code=lot_code,
+            lot_type=lot_type,
+            production_run_id=production_run_id,
+            phase_id=phase_id,
+            operator_id=operator_id or actor.pk,
+            weight_kg=weight_kg,
+            temperature_c=temperature_c,
+            metadata=metadata or {},
         )
-    except ValidationError as error:
-        field, messages = next(iter(error.message_dict.items()))
-        raise FieldInvalid((field,), messages[0]) from None
-    lot.save(force_insert=True)
-    if locked_parents:
-        _write_links(lot, locked_parents)
-        # Walking up from the new lot finds its parents and their ancestors (exact invalidation).
-        # A new lot without parents has no relatives: no cached answer can depend on it.
-        genealogy_changed(lot_ids=[lot.pk])
-    _count_after_commit(lot)
+        # Field rules in Python (the code's pattern, metadata's text limits); references were
+        # checked above, uniqueness is the database's job (a unique index is the only check
+        # that holds for two simultaneous requests).
+        try:
+            lot.full_clean(
+                exclude=["production_run", "phase", "operator"],
+                validate_unique=False,
+                validate_constraints=False,
+            )
+        except ValidationError as error:
+            field, messages = next(iter(error.message_dict.items()))
+            raise FieldInvalid((field,), messages[0]) from None
+        statements = [insert_statement([lot], prefix="lot", returning=_LOT_RENDERED)]
+        if locked_parents is not None:
+            statements.append(insert_statement(_links_build(lot, locked_parents.lots), prefix="link"))
+        [(rendered,)], *_ = statements_run(statements)
+        lot.rendered = rendered.encode()
+        lot._state.adding = False
+        if locked_parents is not None:
+            # Walking up from the new lot finds its parents and their ancestors (exact
+            # invalidation). A new lot without parents has no relatives: no cached answer can
+            # depend on it.
+            genealogy_changed(lot_ids=[lot.pk])
+        _count_after_commit(lot)
     return lot
 
 
@@ -249,16 +284,16 @@ def _link_existing_lock() -> None:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LINK_EXISTING_LOCK])
 
 
-def _check_linkable(child: Lot, parents: dict[ParentRef, Lot]) -> None:
+def _check_linkable(child: Lot, parents: _LockedParents) -> None:
     """Links from `parents` to the existing lot `child`: no cycle, no duplicate, and the
     consumption rules. Call with HOLDS_LOCK, _LINK_EXISTING_LOCK and the parents locked."""
     descendants = lot_descendant_ids(lot_id=child.pk)
-    for lot in parents.values():
+    for lot in parents.lots.values():
         if lot.pk == child.pk or lot.pk in descendants:
             raise Conflict(f"Linking {lot.lot_code} as a parent of {child.lot_code} would create a cycle")
     already_linked = set(
         LotGenealogy.objects.filter(
-            child_lot_id=child.pk, parent_lot_id__in=[p.pk for p in parents.values()]
+            child_lot_id=child.pk, parent_lot_id__in=[p.pk for p in parents.lots.values()]
         ).values_list("parent_lot__lot_code", flat=True)
     )
     if already_linked:
@@ -276,8 +311,8 @@ def lot_parents_add(*, lot_code: str, actor: User, parents: Sequence[ParentRef])
         raise Http404("Lot not found")
     locked_parents = _lock_parents(parents)
     _check_linkable(child, locked_parents)
-    links = _write_links(child, locked_parents)
-    genealogy_changed(links=[(parent.pk, child.pk) for parent in locked_parents.values()])
+    links = _write_links(child, locked_parents.lots)
+    genealogy_changed(links=[(parent.pk, child.pk) for parent in locked_parents.lots.values()])
     return links
 
 
@@ -331,7 +366,7 @@ def genealogy_link_update(
         ref = ParentRef(loc=(), lot_id=parent_lot_id, quantity_used_kg=quantity_used_kg)
         locked_parents = _lock_parents([ref])
         _check_linkable(child, locked_parents)
-        (moved,) = _write_links(child, locked_parents, ids=[link_id], linked_at=linked_at)
+        (moved,) = _write_links(child, locked_parents.lots, ids=[link_id], linked_at=linked_at)
     genealogy_changed(lot_ids=ends)
     return moved
 

@@ -270,3 +270,13 @@ def test_the_walk_after_a_write_probes_the_link_indexes_instead_of_scanning_all_
     ]
     assert "lot_genealogy" not in scanned
     assert "lots" not in scanned
+
+
+def test_the_walk_after_a_write_lists_each_affected_lot_once(demo):
+    from lots.selectors import genealogy_affected
+
+    lots = genealogy([("RAW", "MIX"), ("MIX", "SKW")])
+    # MIX is reached walking up, walking down and as a neighbour of itself.
+    affected = genealogy_affected(lot_ids=[lots["MIX"].pk])
+    assert sorted(lot.lot_code for lot in affected) == ["MIX", "RAW", "SKW"]
+    assert all(lot.near for lot in affected)
