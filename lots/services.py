@@ -24,7 +24,6 @@ Lock order (every writer takes what it needs in this order, never the other way 
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -39,7 +38,7 @@ from django.db.models import Sum
 from django.http import Http404
 
 from accounts.models import User
-from flowviz.core.batch import Statement, insert_statement, statements_run
+from flowviz.core.batch import Statement, atomic_unless_one_batch, insert_statement, statements_run
 from flowviz.core.errors import Conflict, FieldInvalid, constraint_conflict
 from flowviz.ops import metrics
 from flowviz.production.models import Phase, ProductionRun
@@ -238,7 +237,7 @@ def lot_create(
     _require_exists(ProductionRun, production_run_id, "production_run_id", "Production run")
     _require_exists(Phase, phase_id, "phase_id", "Phase")
     _require_exists(User, operator_id, "operator_id", "User")
-    with transaction.atomic() if parents else contextlib.nullcontext():
+    with atomic_unless_one_batch(one_batch=not parents):
         locked_parents = _lock_parents(parents, locks=[_HOLDS_SHARED]) if parents else None
         if locked_parents is not None:
             _check_consumable(locked_parents)
@@ -445,7 +444,7 @@ def qc_decision_record(*, lot_id: uuid.UUID, decision: str, actor: User, **field
         holds.HELD_LOT_SYNC_SQL if blocking else holds.HOLD_RELEASE_UNLESS_HELD_SQL,
     ]
     params = {"holds_lock": holds.HOLDS_LOCK, "held": lot_id, **qc_decision_insert_params(record)}
-    with connection.cursor() as cursor:
+    with atomic_unless_one_batch(one_batch=True), connection.cursor() as cursor:
         cursor.execute(";".join(statements), params)
         for _ in range(2):  # to the INSERT's result
             cursor.nextset()

@@ -11,10 +11,11 @@ plus BEGIN and COMMIT.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Model
 
 Statement = tuple[str, Mapping[str, Any]]
@@ -38,6 +39,16 @@ def statements_run(statements: Sequence[Statement]) -> list[list[tuple] | int]:
                 cursor.nextset()
             results.append(cursor.fetchall() if cursor.description is not None else cursor.rowcount)
     return results
+
+
+def atomic_unless_one_batch(*, one_batch: bool) -> contextlib.AbstractContextManager[Any]:
+    """`transaction.atomic()`, except around a write that is one batch outside any transaction
+    (the batch is a transaction by itself: BEGIN and COMMIT would be two more round trips).
+    Inside the caller's transaction it is a savepoint, so a failed statement leaves the
+    caller's transaction usable (for the idempotency layer to record the refusal)."""
+    if one_batch and not connection.in_atomic_block:
+        return contextlib.nullcontext()
+    return transaction.atomic()
 
 
 def insert_statement(instances: Sequence[Model], *, prefix: str, returning: str = "") -> Statement:
