@@ -124,6 +124,23 @@ def test_bad_token_is_401(demo, kind):
     _assert_not_authenticated(call("lots_list", {"HTTP_AUTHORIZATION": f"Bearer {token}"}))
 
 
+def test_a_token_accepted_before_is_refused_once_it_expires(demo, monkeypatch):
+    user = demo_user(Role.ADMIN)
+    token = jwt.encode(_claims(user), django_settings.JWT_SECRET, algorithm="HS256")
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    assert call("lots_list", headers).status_code == 200
+    later = datetime.now(UTC) + timedelta(minutes=6)
+    monkeypatch.setattr("accounts.tokens.time.time", later.timestamp)
+    _assert_not_authenticated(call("lots_list", headers))
+
+
+def test_a_token_accepted_before_is_refused_once_the_secret_changes(demo, settings):
+    headers = bearer(demo_user(Role.ADMIN))
+    assert call("lots_list", headers).status_code == 200
+    settings.JWT_SECRET = "a-rotated-secret-" * 4
+    _assert_not_authenticated(call("lots_list", headers))
+
+
 def test_non_bearer_authorization_scheme_is_401(demo):
     _assert_not_authenticated(call("lots_list", {"HTTP_AUTHORIZATION": "Basic YWRtaW46YWRtaW4="}))
 
