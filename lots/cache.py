@@ -314,6 +314,23 @@ def holds_generation_retire() -> None:
         _invalidation_lost("holds generation not retired")
 
 
+def _read_then_delete(probed: list[str], deleted: list[str]) -> set[str]:
+    """Which of `probed` exist, then delete `deleted`: one round trip to Valkey (a pipeline,
+    after every write with relatives), two calls to any other cache."""
+    backend = cache_backend()
+    client = getattr(backend, "client", None)
+    if hasattr(client, "get_client"):  # django-redis
+        pipe = client.get_client(write=True).pipeline(transaction=False)
+        for key in probed:
+            pipe.exists(client.make_key(key))
+        pipe.delete(*(client.make_key(key) for key in deleted))
+        *found, _ = pipe.execute()
+        return {key for key, count in zip(probed, found, strict=True) if count}
+    read = set(cache.get_many(probed)) if probed else set()
+    cache.delete_many(deleted)
+    return read
+
+
 def traceability_invalidate(
     *,
     lot_ids: Iterable[uuid.UUID] = (),
@@ -345,9 +362,8 @@ def traceability_invalidate(
     wanted = set(warm_ids)
     candidates = {lot.lot_code: lot.lot_id for lot in affected if lot.lot_id in wanted}
     try:
-        # One more round trip, only for the few lots written: is their graph read at all?
-        read = cache.get_many([_version_key(GRAPH, code) for code in candidates]) if candidates else {}
-        cache.delete_many(keys)
+        # Only for the few lots written: is their graph read at all? Asked with the deletion.
+        read = _read_then_delete([_version_key(GRAPH, code) for code in candidates], keys)
     except Exception:
         cache_failed(f"{len(keys)} traceability entries not invalidated")
         _invalidation_lost(f"{len(keys)} traceability entries not invalidated")

@@ -338,3 +338,32 @@ def test_cached_graph_bodies_equal_the_database_after_a_hold(demo, django_captur
     with django_capture_on_commit_callbacks(execute=True):
         _decide("RAW", "FAIL")
     assert trace_cache.graph_json_cached(lot_code="FG") == lot_graph_json(lot_code="FG")
+
+
+@pytest.mark.redis
+def test_a_write_retires_cached_answers_in_one_round_trip_to_valkey(
+    demo, django_capture_on_commit_callbacks, monkeypatch, settings
+):
+    import valkey
+
+    settings.THROTTLE_ENABLED = False  # the rate limit's own round trip
+    graph("MIX-BATCH-88")
+    trips = []
+    real_execute = valkey.client.Pipeline.execute
+    real_command = valkey.Valkey.execute_command
+
+    def execute(self, *args, **kwargs):
+        trips.append("pipeline")
+        return real_execute(self, *args, **kwargs)
+
+    def command(self, *args, **kwargs):
+        trips.append(args[0])
+        return real_command(self, *args, **kwargs)
+
+    monkeypatch.setattr(valkey.client.Pipeline, "execute", execute)
+    monkeypatch.setattr(valkey.Valkey, "execute_command", command)
+    monkeypatch.setattr(changes, "genealogy_refresh_enqueue_one", lambda **kwargs: None)
+    with django_capture_on_commit_callbacks(execute=True):
+        _decide("MIX-BATCH-88", "PASS")
+    assert trips == ["pipeline"]
+    assert "MIX-BATCH-88" in codes(graph("MIX-BATCH-88"))  # its old graph is gone: read afresh
