@@ -6,13 +6,14 @@ lot code is resolved by lots: the API layer may use every app.
 
 from __future__ import annotations
 
-from django.http import Http404, HttpRequest
-from ninja import Router, Status
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import Router
 
 from accounts.auth import any_role, roles
 from accounts.roles import Role
 from flowviz.http.asgi import db_call
 from flowviz.http.idempotency import idempotent
+from flowviz.http.renderers import json_dumps
 from flowviz.http.schemas import PROTECTED_ERRORS, DetailOut
 from flowviz.http.throttling import read_throttle, write_throttle
 from lots import selectors as lot_selectors
@@ -33,9 +34,12 @@ QC_DECIDERS = roles(Role.ADMIN, Role.MANAGER, Role.AUDITOR, Role.OPERATOR)
     summary="Record a QC decision (append-only)",
 )
 @idempotent
-async def qc_decision_record(request: HttpRequest, payload: QcDecisionIn) -> Status:
+async def qc_decision_record(request: HttpRequest, payload: QcDecisionIn) -> HttpResponse:
     decision = await db_call(lot_services.qc_decision_record, actor=request.auth, **payload.model_dump())
-    return Status(201, selectors.qc_decision_as_dict(decision))
+    # The nine keys are the contract's text already (QcDecisionOut documents them): rendered
+    # without validating them a second time.
+    body = json_dumps(selectors.qc_decision_as_dict(decision))
+    return HttpResponse(body, status=201, content_type="application/json; charset=utf-8")
 
 
 @router.get(

@@ -49,6 +49,17 @@ def test_record_returns_201_with_exactly_the_nine_keys(auditor):
     assert QcDecision.objects.get(pk=body["id"]).temperature_c == Decimal("4.5")
 
 
+def test_a_recorded_decision_is_exactly_its_documented_schema(auditor):
+    # The handler renders its dict without ninja's validation: the body must still be what
+    # QcDecisionOut (the OpenAPI document's schema) makes of it.
+    from quality.schemas import QcDecisionOut
+
+    body = {"lot_id": FG_ID, "decision": "HOLD", "notes": "Metal detector alarm", "temperature_c": "-18"}
+    answered = record(auditor, body).json()
+    assert answered == QcDecisionOut.model_validate(answered).model_dump(mode="json")
+    assert answered["temperature_c"] == "-18.0"
+
+
 def test_record_defaults_the_operator_to_the_caller(auditor):
     body = record(auditor, {"lot_id": FG_ID, "decision": "PASS"}).json()
     assert body["operator_id"] == str(auditor.pk)
