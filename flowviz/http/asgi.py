@@ -37,7 +37,7 @@ from django.core import signals
 from django.core.exceptions import RequestAborted
 from django.core.handlers import base
 from django.core.handlers.asgi import ASGIHandler, get_script_prefix
-from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db import DEFAULT_DB_ALIAS, connection
 from django.middleware.clickjacking import XFrameOptionsMiddleware
 from django.middleware.common import CommonMiddleware
 from django.middleware.security import SecurityMiddleware
@@ -131,7 +131,9 @@ def _connections_pooled() -> bool:
     # Without the pool (DB_POOL=false: persistent connections, e.g. behind PgBouncer) the
     # thread keeps its connection, and request_finished must run in that thread to check it
     # (CONN_MAX_AGE, a broken connection): no early release, Django's closing trip.
-    return bool(connections[DEFAULT_DB_ALIAS].settings_dict["OPTIONS"].get("pool"))
+    # From the settings: `connections[...]` on the event loop builds a new connection object
+    # for every request's context.
+    return bool(settings.DATABASES[DEFAULT_DB_ALIAS].get("OPTIONS", {}).get("pool"))
 
 
 async def db_call(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:

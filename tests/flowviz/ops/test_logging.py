@@ -184,3 +184,14 @@ def test_runserver_logs_each_request_and_each_django_warning_once():
     assert len(health_lines) == 1, output
     assert "flowviz.request" in health_lines[0]
     assert len([line for line in lines if "Not Found: /no-such-page" in line]) == 1, output
+
+
+def test_generated_request_ids_are_unique_and_a_forked_worker_draws_its_own(monkeypatch):
+    from flowviz.ops import logging as request_logging
+
+    ids = {request_logging._request_id_new() for _ in range(1000)}
+    assert len(ids) == 1000
+    monkeypatch.setattr(request_logging.os, "getpid", lambda: -1)  # as in a forked worker
+    forked = request_logging._request_id_new()
+    assert re.fullmatch(r"[0-9a-f]{32}", forked)
+    assert forked[:16] not in {known[:16] for known in ids}
