@@ -80,7 +80,7 @@ def holds_lock(*, exclusive: bool) -> None:
 # FAIL, and none otherwise: insert the missing pairs, delete those no longer true (a link
 # removed in the admin). One statement; the walk visits each lot once (UNION on the id), which
 # also ends it on a cycle written behind the application's back.
-_HELD_LOT_SYNC_SQL = f"""
+HELD_LOT_SYNC_SQL = f"""
 WITH RECURSIVE
 down(lot_id) AS (
     SELECT g.child_lot_id FROM lot_genealogy g WHERE g.parent_lot_id = %(held)s
@@ -107,9 +107,6 @@ SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM added)
 """
 
 
-# HELD_LOT_SYNC_SQL's parameter is %(held)s. For a batch.
-HELD_LOT_SYNC_SQL = _HELD_LOT_SYNC_SQL
-
 # The lot's suspects are free of it unless its latest decision still holds them (a decision
 # dated later than the one just recorded, written by the legacy server): a PASS's release, in
 # one statement. Parameter %(held)s; its row count is the rows released.
@@ -122,16 +119,9 @@ AND ({latest_decision_sql("%(held)s")}) NOT IN ('HOLD', 'FAIL')
 def held_lot_sync(*, lot_id: uuid.UUID) -> tuple[int, int]:
     """Bring the suspicion rows of one held (or released) lot in line; (removed, added)."""
     with connection.cursor() as cursor:
-        cursor.execute(_HELD_LOT_SYNC_SQL, {"held": lot_id})
+        cursor.execute(HELD_LOT_SYNC_SQL, {"held": lot_id})
         removed, added = cursor.fetchone()
     return removed, added
-
-
-def hold_release(*, lot_id: uuid.UUID) -> int:
-    """The lot is no longer held: its suspects are free of it. Returns the rows deleted."""
-    with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM lot_suspicions WHERE held_lot_id = %s", [lot_id])
-        return cursor.rowcount
 
 
 # The held lots whose rows a change of genealogy around `lot_ids` may alter: those the rows of

@@ -444,17 +444,13 @@ def qc_decision_record(*, lot_id: uuid.UUID, decision: str, actor: User, **field
         holds.HELD_LOT_SYNC_SQL if blocking else holds.HOLD_RELEASE_UNLESS_HELD_SQL,
     ]
     params = {"holds_lock": holds.HOLDS_LOCK, "held": lot_id, **qc_decision_insert_params(record)}
-    with atomic_unless_one_batch(one_batch=True), connection.cursor() as cursor:
-        cursor.execute(";".join(statements), params)
-        for _ in range(2):  # to the INSERT's result
-            cursor.nextset()
-        inserted = cursor.fetchone()
-        if inserted is None:
-            # Nothing was written (the INSERT needs the lot): no rollback needed.
-            raise FieldInvalid(("lot_id",), f"Lot {lot_id} does not exist")
-        record.decided_at = inserted[0]
-        cursor.nextset()
-        released = 0 if blocking else cursor.rowcount
+    with atomic_unless_one_batch(one_batch=True):
+        _, _, inserted, spread = statements_run([(sql, params) for sql in statements])
+    if not inserted:
+        # Nothing was written (the INSERT needs the lot; the hold statement found nothing).
+        raise FieldInvalid(("lot_id",), f"Lot {lot_id} does not exist")
+    [(record.decided_at,)] = inserted
+    released = 0 if blocking else spread
     if blocking or released:
         # Every cached graph may show the lot's status or a descendant's held_by.
         holds_changed()
