@@ -339,6 +339,7 @@ def traceability_invalidate(
     graph_codes: Iterable[str] = (),
     step_codes: Iterable[str] = (),
     warm_ids: Iterable[uuid.UUID] = (),
+    affected: list[selectors.AffectedLot] | None = None,
 ) -> dict[str, uuid.UUID]:
     """Retire the cached answers these changes may have altered.
 
@@ -347,11 +348,13 @@ def traceability_invalidate(
     Returns, among `warm_ids`, the lots (code: id) whose graph had been read since it last
     changed (its version token existed): the only ones worth computing again ahead of a read.
     With the cache known to be down, no walk and no wait: the cache generation is bumped.
+    `affected`: the lots concerned when the caller knows them already (no walk then).
     """
     if not cache_usable():
         _invalidation_lost("traceability entries not invalidated")
         return {}
-    affected = selectors.genealogy_affected(lot_ids=lot_ids, links=links)
+    if affected is None:
+        affected = selectors.genealogy_affected(lot_ids=lot_ids, links=links)
     extra = set(lot_codes)
     graph_codes = {lot.lot_code for lot in affected} | set(graph_codes) | extra
     step_codes = {lot.lot_code for lot in affected if lot.near} | set(step_codes) | extra

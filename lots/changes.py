@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from django.db import transaction
 
 from lots import cache as trace_cache
-from lots.selectors import genealogy_affected_codes
+from lots.selectors import AffectedLot, genealogy_affected_codes
 from lots.tasks import BrokerUnavailable, genealogy_refresh_enqueue_one
 
 logger = logging.getLogger(__name__)
@@ -94,6 +94,20 @@ def genealogy_changed(
     before = genealogy_affected_codes(lot_ids=affected, links=new_links) if removing else (set(), set())
     # robust: the write has committed; a failure here is logged by Django, never raised at the caller.
     transaction.on_commit(lambda: _after_commit(affected, new_links, codes, before), robust=True)
+
+
+def lot_alone_changed(*, lot_id: uuid.UUID, lot_code: str) -> None:
+    """Call inside the transaction of a write that changed only what a lot linked to no other
+    lot shows of itself (its QC status), where nothing can link to it before the commit (the
+    caller holds its row lock): after the commit, only its own answers are retired, without
+    the walk that looks for relatives."""
+    alone = AffectedLot(lot_id, lot_code, near=True)
+    transaction.on_commit(lambda: _after_commit_alone(alone), robust=True)
+
+
+def _after_commit_alone(alone: AffectedLot) -> None:
+    read = trace_cache.traceability_invalidate(affected=[alone], warm_ids={alone.lot_id})
+    genealogy_refresh_enqueue(lot_ids=read.values())
 
 
 def holds_changed() -> None:

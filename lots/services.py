@@ -18,8 +18,8 @@ Lock order (every writer takes what it needs in this order, never the other way 
    that commits first blocks every later consumption of any descendant (by commit order, not
    by timing).
 2. _LINK_EXISTING_LOCK (advisory, exclusive): links between existing lots, for the cycle check.
-3. Lot rows FOR UPDATE, ordered by pk: the parents being consumed; FOR SHARE: the lot being
-   decided.
+3. Lot rows FOR UPDATE, ordered by pk: the parents being consumed, with the existing lot they
+   are linked to (lot_parents_add, the admin's link update); FOR SHARE: the lot being decided.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ from flowviz.core.errors import Conflict, FieldInvalid, constraint_conflict
 from flowviz.ops import metrics
 from flowviz.production.models import Phase, ProductionRun
 from lots import holds
-from lots.changes import genealogy_changed, holds_changed, lot_edited
+from lots.changes import genealogy_changed, holds_changed, lot_alone_changed, lot_edited
 from lots.models import Lot, LotGenealogy
 from lots.selectors import (
     QcState,
@@ -87,8 +87,11 @@ def _require_exists(model: type, pk: uuid.UUID | None, field: str, what: str) ->
 _LOT_ATTNAMES = [field.attname for field in Lot._meta.concrete_fields]
 _LOT_COLUMNS = ", ".join(field.column for field in Lot._meta.concrete_fields)
 _PARENTS_WHERE = "lot_code = ANY(%(parent_codes)s) OR id = ANY(%(parent_ids)s)"
+# With the parents, the existing lot they are linked to (%(child)s, NULL for a new lot): a QC
+# decision about it then cannot miss the new links (see qc_decision_record).
 _LOCK_PARENTS_SQL = (
-    f"SELECT {_LOT_COLUMNS} FROM {Lot._meta.db_table} WHERE {_PARENTS_WHERE} ORDER BY id FOR UPDATE"
+    f"SELECT {_LOT_COLUMNS} FROM {Lot._meta.db_table} WHERE {_PARENTS_WHERE} OR id = %(child)s "
+    "ORDER BY id FOR UPDATE"
 )
 _PARENT_IDS_SQL = f"SELECT id FROM {Lot._meta.db_table} WHERE {_PARENTS_WHERE}"
 _PARENT_STATES_SQL = lot_qc_states_sql(_PARENT_IDS_SQL)
@@ -108,13 +111,16 @@ class _LockedParents:
     drawn: dict[uuid.UUID, Decimal]
 
 
-def _lock_parents(refs: Sequence[ParentRef], *, locks: Sequence[Statement] = ()) -> _LockedParents:
-    """Take `locks` (statements, in the lock order), lock the parents' rows (ordered by pk),
-    read their QC states and drawn quantities, all in one round trip, and map each request
-    item to its lot. Call inside the write's transaction."""
+def _lock_parents(
+    refs: Sequence[ParentRef], *, locks: Sequence[Statement] = (), child: uuid.UUID | None = None
+) -> _LockedParents:
+    """Take `locks` (statements, in the lock order), lock the parents' rows and the existing
+    `child`'s (ordered by pk), read the parents' QC states and drawn quantities, all in one
+    round trip, and map each request item to its lot. Call inside the write's transaction."""
     params = {
         "parent_codes": [r.lot_code for r in refs if r.lot_code is not None],
         "parent_ids": [r.lot_id for r in refs if r.lot_id is not None],
+        "child": child,
     }
     *_, rows, states, drawn = statements_run(
         [*locks, (_LOCK_PARENTS_SQL, params), (_PARENT_STATES_SQL, params), (_DRAWN_SQL, params)]
@@ -308,7 +314,7 @@ def lot_parents_add(*, lot_code: str, actor: User, parents: Sequence[ParentRef])
     child = Lot.objects.filter(lot_code=lot_code).first()
     if child is None:
         raise Http404("Lot not found")
-    locked_parents = _lock_parents(parents)
+    locked_parents = _lock_parents(parents, child=child.pk)
     _check_linkable(child, locked_parents)
     links = _write_links(child, locked_parents.lots)
     genealogy_changed(links=[(parent.pk, child.pk) for parent in locked_parents.lots.values()])
@@ -363,7 +369,7 @@ def genealogy_link_update(
         if child is None:
             raise FieldInvalid(("child_lot",), f"Lot {child_lot_id} does not exist")
         ref = ParentRef(loc=(), lot_id=parent_lot_id, quantity_used_kg=quantity_used_kg)
-        locked_parents = _lock_parents([ref])
+        locked_parents = _lock_parents([ref], child=child.pk)
         _check_linkable(child, locked_parents)
         (moved,) = _write_links(child, locked_parents.lots, ids=[link_id], linked_at=linked_at)
     genealogy_changed(lot_ids=ends)
@@ -418,7 +424,12 @@ def lot_update(*, lot_id: uuid.UUID, **fields: Any) -> Lot:
 # with a fresh snapshot (so each sees what committed while an earlier one waited for its
 # lock), as one transaction: inside the caller's, or an implicit one of its own that commits
 # all or nothing. Five round trips fewer than BEGIN, four statements and COMMIT.
-_LOT_SHARE_SQL = f"SELECT 1 FROM {Lot._meta.db_table} WHERE id = %(held)s FOR SHARE"
+_LOT_SHARE_SQL = f"SELECT lot_code FROM {Lot._meta.db_table} WHERE id = %(held)s FOR SHARE"
+# Read after the row lock (its own snapshot): whether the lot is linked to any other lot.
+_LOT_LINKED_SQL = (
+    f"SELECT EXISTS (SELECT 1 FROM {LotGenealogy._meta.db_table} WHERE parent_lot_id = %(held)s) "
+    f"OR EXISTS (SELECT 1 FROM {LotGenealogy._meta.db_table} WHERE child_lot_id = %(held)s)"
+)
 
 
 def qc_decision_record(*, lot_id: uuid.UUID, decision: str, actor: User, **fields: Any) -> QcDecision:
@@ -440,12 +451,13 @@ def qc_decision_record(*, lot_id: uuid.UUID, decision: str, actor: User, **field
     statements = [
         holds.holds_lock_sql(exclusive=blocking),
         _LOT_SHARE_SQL,
+        _LOT_LINKED_SQL,
         QC_DECISION_INSERT_SQL,
         holds.HELD_LOT_SYNC_SQL if blocking else holds.HOLD_RELEASE_UNLESS_HELD_SQL,
     ]
     params = {"holds_lock": holds.HOLDS_LOCK, "held": lot_id, **qc_decision_insert_params(record)}
     with atomic_unless_one_batch(one_batch=True):
-        _, _, inserted, spread = statements_run([(sql, params) for sql in statements])
+        _, shared, [(linked,)], inserted, spread = statements_run([(sql, params) for sql in statements])
     if not inserted:
         # Nothing was written (the INSERT needs the lot; the hold statement found nothing).
         raise FieldInvalid(("lot_id",), f"Lot {lot_id} does not exist")
@@ -454,6 +466,13 @@ def qc_decision_record(*, lot_id: uuid.UUID, decision: str, actor: User, **field
     if blocking or released:
         # Every cached graph may show the lot's status or a descendant's held_by.
         holds_changed()
+    elif not linked:
+        # No other graph shows this lot, and none can start to before this commits: a link to
+        # it locks its row first (FOR UPDATE, as consumers and lot_parents_add do), which waits
+        # for this decision's FOR SHARE. Only its own answers change: no walk (goods-in QC of
+        # a raw lot, before it is consumed).
+        [(lot_code,)] = shared
+        lot_alone_changed(lot_id=lot_id, lot_code=lot_code)
     else:
         # Only the lot's own qc_status changed: in the graphs of it and its relatives.
         genealogy_changed(lot_ids=[lot_id])

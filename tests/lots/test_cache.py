@@ -367,3 +367,46 @@ def test_a_write_retires_cached_answers_in_one_round_trip_to_valkey(
         _decide("MIX-BATCH-88", "PASS")
     assert trips == ["pipeline"]
     assert "MIX-BATCH-88" in codes(graph("MIX-BATCH-88"))  # its old graph is gone: read afresh
+
+
+# How the walk for the relatives of written lots (lots.selectors._AFFECTED_SQL) begins.
+_AFFECTED_WALK = "up(lot_id) AS (\n    SELECT id FROM lots WHERE id = ANY("
+
+
+def _qc_status(body: dict, code: str) -> str | None:
+    return next(node["qc_status"] for node in body["nodes"] if node["lot"]["lot_code"] == code)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_decision_on_a_lot_linked_to_no_other_retires_its_answers_without_a_walk(demo):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from lots.services import qc_decision_record
+
+    lot = Lot.objects.create(lot_code="RAW-GOODS-IN-7", lot_type="RAW")
+    auditor = demo_user(Role.AUDITOR)
+    assert _qc_status(graph("RAW-GOODS-IN-7"), "RAW-GOODS-IN-7") is None  # now cached
+    with CaptureQueriesContext(connection) as queries:
+        qc_decision_record(lot_id=lot.pk, decision="PASS", actor=auditor)
+    # The decision's batch, then (tasks run inline here) the refresh of its graph, which was
+    # read: no walk for relatives in between.
+    assert queries[0]["sql"].startswith("SELECT pg_advisory_xact_lock_shared")
+    assert not any(_AFFECTED_WALK in query["sql"] for query in queries)
+    assert _qc_status(graph("RAW-GOODS-IN-7"), "RAW-GOODS-IN-7") == "PASS"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_decision_on_a_linked_lot_still_retires_its_relatives_graphs(demo):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from lots.services import qc_decision_record
+
+    lots = genealogy([("RAW", "MIX")])
+    auditor = demo_user(Role.AUDITOR)
+    assert _qc_status(graph("MIX"), "RAW") is None
+    with CaptureQueriesContext(connection) as queries:
+        qc_decision_record(lot_id=lots["RAW"].pk, decision="PASS", actor=auditor)
+    assert any(_AFFECTED_WALK in query["sql"] for query in queries)
+    assert _qc_status(graph("MIX"), "RAW") == "PASS"

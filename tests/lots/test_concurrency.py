@@ -87,3 +87,35 @@ def test_simultaneous_opposite_links_never_make_a_cycle(operator_headers):
     statuses = _simultaneously(requests, operator_headers)
     assert statuses.count(201) == 1
     assert LotGenealogy.objects.count() == 1
+
+
+def test_linking_a_parent_to_a_lot_waits_for_a_qc_decision_about_that_lot():
+    # A decision about a lot linked to no other retires only the lot's own cached answers
+    # (lots.services.qc_decision_record): nothing may link to the lot before it commits. The
+    # decision holds the lot's row FOR SHARE; adding a parent must wait for that row.
+    from django.db import OperationalError, connections
+
+    from lots.services import ParentRef, lot_parents_add
+
+    operator = User.objects.create_user("op@flowviz.com", role=Role.OPERATOR)
+    child = Lot.objects.create(lot_code="RAW-GOODS-IN-8")
+    parent = Lot.objects.create(lot_code="RAW-SUPPLIER-8")
+    deciding = connections.create_connection("default")
+    try:
+        with deciding.cursor() as cursor:
+            cursor.execute("BEGIN")
+            cursor.execute("SELECT 1 FROM lots WHERE id = %s FOR SHARE", [child.pk])
+            with connection.cursor() as own:
+                own.execute("SET lock_timeout = '300ms'")
+            with pytest.raises(OperationalError, match="lock timeout"):
+                lot_parents_add(
+                    lot_code=child.lot_code, actor=operator, parents=[ParentRef(loc=(), lot_id=parent.pk)]
+                )
+            cursor.execute("ROLLBACK")
+    finally:
+        deciding.close()
+        with connection.cursor() as own:
+            own.execute("RESET lock_timeout")
+    assert not LotGenealogy.objects.exists()
+    lot_parents_add(lot_code=child.lot_code, actor=operator, parents=[ParentRef(loc=(), lot_id=parent.pk)])
+    assert LotGenealogy.objects.filter(child_lot=child, parent_lot=parent).exists()
