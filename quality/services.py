@@ -30,8 +30,9 @@ def qc_decision_build(
     digital_signature: str | None = None,
 ) -> QcDecision:
     """The decision row to append, checked (gate, operator, field rules) but not saved: the
-    lots use case writes it with `qc_decision_insert_sql` in its batch of statements. The
-    operator defaults to the actor; the id is set here, the time by the statement."""
+    lots use case writes it with QC_DECISION_INSERT_SQL and `qc_decision_insert_params` in its
+    batch of statements. The operator defaults to the actor; the id is set here, the time by
+    the statement."""
     if qc_gate_id is not None and not QcGate.objects.filter(pk=qc_gate_id).exists():
         raise FieldInvalid(("qc_gate_id",), f"QC gate {qc_gate_id} does not exist")
     if operator_id is not None and not User.objects.filter(pk=operator_id).exists():
