@@ -53,15 +53,24 @@ def _timed_get(url: str, headers: dict) -> tuple[int, float, dict, bytes]:
     return status, time.monotonic() - started, response_headers, body
 
 
-def test_requests_answer_503_with_retry_after_at_once_while_the_database_is_down(demo, proxied_server):
+def _lots_reader(proxied_server) -> tuple:
+    """The proxy, and a timed GET /api/lots as a viewer through it."""
     server, proxy = proxied_server
     headers = {"Authorization": bearer(demo_user(Role.VIEWER))["HTTP_AUTHORIZATION"]}
-    lots = f"{server.url}/api/lots"
-    assert _timed_get(lots, headers)[0] == 200
-    proxy.stop()
-    answers = [_timed_get(lots, headers) for _ in range(6)]
-    assert [status for status, *_ in answers] == [503] * 6
+    return proxy, lambda: _timed_get(f"{server.url}/api/lots", headers)
+
+
+def _assert_service_unavailable(answers: list[tuple[int, float, dict, bytes]], count: int) -> None:
+    assert [status for status, *_ in answers] == [503] * count
     assert all(json.loads(body) == error_body("Service unavailable") for *_, body in answers)
+
+
+def test_requests_answer_503_with_retry_after_at_once_while_the_database_is_down(demo, proxied_server):
+    proxy, get_lots = _lots_reader(proxied_server)
+    assert get_lots()[0] == 200
+    proxy.stop()
+    answers = [get_lots() for _ in range(6)]
+    _assert_service_unavailable(answers, 6)
     assert all(int(response_headers["retry-after"]) >= 1 for _, _, response_headers, _ in answers)
     seconds = [elapsed for _, elapsed, *_ in answers]
     # Finding out takes at most two requests: one whose pooled connection died under it (or
@@ -71,38 +80,33 @@ def test_requests_answer_503_with_retry_after_at_once_while_the_database_is_down
 
 
 def test_requests_succeed_again_soon_after_the_database_returns(demo, proxied_server):
-    server, proxy = proxied_server
-    headers = {"Authorization": bearer(demo_user(Role.VIEWER))["HTTP_AUTHORIZATION"]}
-    lots = f"{server.url}/api/lots"
+    proxy, get_lots = _lots_reader(proxied_server)
     proxy.stop()
-    assert _timed_get(lots, headers)[0] == 503
+    assert get_lots()[0] == 503
     proxy.start()
     deadline = time.monotonic() + RETRY_SECONDS + POOL_TIMEOUT + 5
-    status = _timed_get(lots, headers)[0]
+    status = get_lots()[0]
     while status != 200 and time.monotonic() < deadline:
         time.sleep(0.2)
-        status = _timed_get(lots, headers)[0]
+        status = get_lots()[0]
     assert status == 200
 
 
 def test_requests_answer_503_within_the_pool_timeout_while_the_database_is_frozen(demo, proxied_server):
-    server, proxy = proxied_server
-    headers = {"Authorization": bearer(demo_user(Role.VIEWER))["HTTP_AUTHORIZATION"]}
-    lots = f"{server.url}/api/lots"
-    assert _timed_get(lots, headers)[0] == 200
+    proxy, get_lots = _lots_reader(proxied_server)
+    assert get_lots()[0] == 200
     proxy.freeze()
     try:
-        answers = [_timed_get(lots, headers) for _ in range(4)]
+        answers = [get_lots() for _ in range(4)]
     finally:
         proxy.thaw()
-    assert [status for status, *_ in answers] == [503] * 4
-    assert all(json.loads(body) == error_body("Service unavailable") for *_, body in answers)
+    _assert_service_unavailable(answers, 4)
     seconds = [elapsed for _, elapsed, *_ in answers]
     assert seconds[0] < POOL_TIMEOUT + 2, seconds  # the frozen query gave up
     assert max(seconds[1:]) < 0.5, seconds  # known down: at once
     deadline = time.monotonic() + RETRY_SECONDS + POOL_TIMEOUT + 5
-    status = _timed_get(lots, headers)[0]
+    status = get_lots()[0]
     while status != 200 and time.monotonic() < deadline:
         time.sleep(0.2)
-        status = _timed_get(lots, headers)[0]
+        status = get_lots()[0]
     assert status == 200

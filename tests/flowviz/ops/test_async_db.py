@@ -145,9 +145,9 @@ def test_a_warm_cached_read_authenticates_without_a_worker_thread(event_loop_aut
     assert submits == []
 
 
-def test_a_database_read_makes_one_trip_to_the_worker_thread_and_none_to_close(event_loop_auth, submits):
-    # The handler's query runs in the request's worker thread, which hands its connection back
-    # at once (flowviz.http.asgi.db_call): closing the response needs no second trip.
+def _lots_read_twice(submits: list[str]) -> int:
+    """GET /api/lots twice in one serving loop, `submits` cleared in between (it then holds what
+    the second request sent to its worker thread); the second request's status."""
     headers = _bearer(demo_user(Role.VIEWER))
 
     async def read():
@@ -157,7 +157,13 @@ def test_a_database_read_makes_one_trip_to_the_worker_thread_and_none_to_close(e
         submits.clear()
 
     _, _, status = _serve(read, mark, read)
-    assert status == 200
+    return status
+
+
+def test_a_database_read_makes_one_trip_to_the_worker_thread_and_none_to_close(event_loop_auth, submits):
+    # The handler's query runs in the request's worker thread, which hands its connection back
+    # at once (flowviz.http.asgi.db_call): closing the response needs no second trip.
+    assert _lots_read_twice(submits) == 200
     assert len(submits) == 1
 
 
@@ -167,16 +173,7 @@ def test_without_the_pool_a_request_keeps_djangos_closing_trip_to_its_thread(
     # DB_POOL=false: the thread's persistent connection stays with it, and request_finished must
     # run there to check it (CONN_MAX_AGE, a broken connection).
     monkeypatch.delitem(connection.settings_dict["OPTIONS"], "pool")
-    headers = _bearer(demo_user(Role.VIEWER))
-
-    async def read():
-        return (await asgi_request_async("/api/lots", headers=headers))[0]
-
-    async def mark():
-        submits.clear()
-
-    _, _, status = _serve(read, mark, read)
-    assert status == 200
+    assert _lots_read_twice(submits) == 200
     assert len(submits) == 2
 
 
