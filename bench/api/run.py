@@ -327,9 +327,13 @@ def profile(name: str, target: str, services: Services, fixtures: Fixtures, sett
     load = endpoint_load(name, connections, fixtures, settings)
     load(settings.warmup)
     pid = services.server.pid if target == "api" else services.worker.pid
+    # BENCH_PROFILE_GIL=1: only samples of the thread holding the GIL, i.e. Python code on a
+    # CPU; without it, a thread waiting in psycopg's or valkey's socket wait may be sampled as
+    # busy, which shows where requests wait, not what they cost.
+    gil = ("--gil",) if os.environ.get("BENCH_PROFILE_GIL", "") in {"1", "true", "yes"} else ()
     spy = subprocess.Popen(  # noqa: S603
         [
-            *(str(BIN / "py-spy"), "record", "--pid", str(pid), "--subprocesses", "--nonblocking"),
+            *(str(BIN / "py-spy"), "record", "--pid", str(pid), "--subprocesses", "--nonblocking", *gil),
             *("--rate", os.environ.get("BENCH_PROFILE_RATE", "50")),
             *("--duration", str(settings.duration), "--format", profile_format, "--output", str(output)),
         ]
