@@ -7,9 +7,10 @@ import uuid
 from datetime import datetime
 
 from ninja import Schema
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
 from flowviz.core.formats import BLANK_CLASS
+from flowviz.http.schemas import RequestBody
 
 # Deliberately loose (one @, a dot in the domain, no spaces inside; blanks around are
 # dropped): the account lookup is the real check. The OpenAPI schema shows the same pattern.
@@ -18,9 +19,7 @@ EMAIL_PATTERN = rf"^[{_B}]*[^@{_B}]+@[^@{_B}]+\.[^@{_B}]+[{_B}]*$"
 _EMAIL = re.compile(EMAIL_PATTERN)
 
 
-class LoginIn(Schema):
-    model_config = ConfigDict(extra="forbid")
-
+class LoginIn(RequestBody):
     email: str = Field(max_length=254, json_schema_extra={"pattern": EMAIL_PATTERN})
     # Long enough for any passphrase; bounded so a megabyte "password" is a 422, not bcrypt work.
     password: str | None = Field(default=None, max_length=1024)

@@ -12,6 +12,7 @@ from ninja import Schema
 from pydantic import BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
 
 from flowviz.core.json_limits import JSON_OBJECT_SCHEMA, MAX_BYTES, MAX_DEPTH, json_limits_value_error
+from flowviz.http.schemas import RequestBody
 from lots.models import LOT_CODE_PATTERN, LotType
 from quality.models import Decision
 
@@ -74,11 +75,10 @@ class LotOut(Schema):
     created_at: datetime
 
 
-class ParentIn(Schema):
+class ParentIn(RequestBody):
     """One ingredient of a lot: a parent lot (by code or id) and the quantity used from it."""
 
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "oneOf": [
                 {"required": ["lot_code"], "properties": {"lot_code": {"type": "string"}}},
@@ -108,9 +108,7 @@ def _unique_parents(parents: list[ParentIn] | None) -> list[ParentIn] | None:
     return parents
 
 
-class LotIn(Schema):
-    model_config = ConfigDict(extra="forbid")
-
+class LotIn(RequestBody):
     lot_code: LotCode
     lot_type: LotType | None = None
     production_run_id: uuid.UUID | None = None
@@ -135,10 +133,8 @@ class LotIn(Schema):
     parents_listed_once = field_validator("parents")(_unique_parents)
 
 
-class ParentsIn(Schema):
+class ParentsIn(RequestBody):
     """Body of POST /api/lots/{lot_code}/parents."""
-
-    model_config = ConfigDict(extra="forbid")
 
     parents: list[ParentIn] = Field(min_length=1, max_length=PARENTS_MAX)
 

@@ -10,6 +10,7 @@ from ninja import Schema
 from pydantic import ConfigDict, Field, ValidationInfo, field_validator
 
 from flowviz.core.formats import BLANK_CLASS
+from flowviz.http.schemas import RequestBody
 from lots.schemas import TemperatureC
 from quality.models import Decision
 
@@ -22,10 +23,9 @@ SIGNATURE_MAX = 4096
 _EXPLAINED = rf"([^{BLANK_CLASS}][{BLANK_CLASS}]*){{{NOTES_MIN_FOR_BLOCKING}}}"
 
 
-class QcDecisionIn(Schema):
+class QcDecisionIn(RequestBody):
     # The notes rule in the OpenAPI schema too: HOLD and FAIL need explaining notes.
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "anyOf": [
                 {"properties": {"decision": {"const": "PASS"}}},

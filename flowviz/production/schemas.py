@@ -10,14 +10,14 @@ from ninja import Schema
 from pydantic import ConfigDict, Field, model_validator
 
 from flowviz.core.formats import BLANK_CLASS
+from flowviz.http.schemas import RequestBody
 from flowviz.production.graphs import Graph
 from flowviz.production.models import FlowStatus
 
 
-class FlowNameIn(Schema):
+class FlowNameIn(RequestBody):
     # The OpenAPI schema says it too: a name with something other than blanks in one language.
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "anyOf": [
                 {"properties": {"hu": {"pattern": f"[^{BLANK_CLASS}]"}}},
@@ -36,9 +36,7 @@ class FlowNameIn(Schema):
         return self
 
 
-class FlowIn(Schema):
-    model_config = ConfigDict(extra="forbid")
-
+class FlowIn(RequestBody):
     name: FlowNameIn
     description: str | None = Field(None, max_length=2000)
 
@@ -80,9 +78,7 @@ class FlowVersionOut(FlowVersionListItemOut):
     published_by: uuid.UUID | None
 
 
-class FlowVersionUpdateIn(Schema):
-    model_config = ConfigDict(extra="forbid")
-
+class FlowVersionUpdateIn(RequestBody):
     graph_schema: Graph
 
 

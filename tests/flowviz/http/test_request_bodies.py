@@ -139,3 +139,41 @@ def test_an_unpaired_surrogate_in_a_body_is_422(demo):
 def test_a_number_too_large_to_be_finite_is_422(demo):
     response = _post("/api/lots", '{"lot_code": "BIG-1", "weight_kg": 1e400}')
     _field_named(response, "weight_kg")
+
+
+# --- Validated once ---------------------------------------------------------------------------
+
+
+def test_a_request_body_is_validated_once(demo, monkeypatch):
+    # The metadata check is looked up in lots.schemas at each call: it counts the passes.
+    from lots import schemas
+
+    passes = []
+    metadata_check = schemas.json_limits_value_error
+
+    def counted(value):
+        passes.append(value)
+        return metadata_check(value)
+
+    monkeypatch.setattr(schemas, "json_limits_value_error", counted)
+    body = {"lot_code": "MIX-ONCE-1", "metadata": {"shift": "A"}, "parents": [{"lot_code": "RAW-BEEF-001"}]}
+    response = _post("/api/lots", json.dumps(body))
+    assert response.status_code == 201, response.content
+    assert passes == [{"shift": "A"}]
+
+
+def test_every_request_body_of_the_api_is_a_request_body_model():
+    from ninja.params.models import BodyModel
+
+    from flowviz.api import api
+    from flowviz.http.schemas import RequestBody
+
+    bodies = set()
+    for _prefix, router in api._routers:
+        for path_view in router.path_operations.values():
+            for operation in path_view.operations:
+                for model in operation.models:
+                    if issubclass(model, BodyModel):
+                        bodies.update(field.annotation for field in model.model_fields.values())
+    assert len(bodies) >= 5, bodies
+    assert {body.__name__ for body in bodies if not issubclass(body, RequestBody)} == set()
