@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
@@ -153,3 +154,44 @@ def test_an_unknown_api_path_is_not_remembered():
     for attempt in range(3):
         assert _asgi_get(f"/api/no-such-route-{attempt}")[0] == 404
     assert _resolved.cache_info().currsize == before
+
+
+def test_request_signal_receivers_run_for_a_request_served_on_the_event_loop():
+    # The loop sends request_started/request_finished without Django's receivers for the
+    # thread's database connections; any other receiver still hears both, in each request.
+    from django.core import signals
+
+    heard = []
+
+    def started(sender, **named):
+        heard.append(("started", named["scope"]["path"]))
+
+    def finished(sender, **named):
+        heard.append(("finished", sender.__name__))
+
+    signals.request_started.connect(started)
+    signals.request_finished.connect(finished)
+    try:
+        assert _asgi_get("/api/health")[0] == 200
+    finally:
+        signals.request_started.disconnect(started)
+        signals.request_finished.disconnect(finished)
+    assert heard == [("started", "/api/health"), ("finished", "APIASGIHandler")]
+
+
+def test_a_response_closed_on_the_event_loop_runs_every_closer_even_after_one_fails():
+    from django.http import HttpResponse
+
+    from flowviz.http.asgi import _close_on_the_loop
+
+    closed = []
+
+    def failing() -> None:
+        raise OSError("already gone")
+
+    response = HttpResponse(b"x")
+    response._resource_closers.extend([failing, lambda: closed.append("file")])
+    asyncio.run(_close_on_the_loop(response))
+    assert closed == ["file"]
+    assert response.closed
+    assert response._resource_closers == []
