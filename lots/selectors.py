@@ -6,6 +6,7 @@ Reads that return lots return them as the contract's JSON, rendered by PostgreSQ
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -16,8 +17,7 @@ from typing import Any, Literal
 import orjson
 from django.conf import settings
 from django.db import connection
-from django.db.models import Exists, OuterRef, Subquery, TextField
-from django.db.models.expressions import RawSQL
+from django.db.models import Exists, OuterRef, Subquery
 
 from flowviz.core.formats import decimal_text, timestamp_text
 from lots.holds import held_by_sql, latest_decision_sql
@@ -61,10 +61,6 @@ def lot_json_sql(alias: str, *, metadata: bool = True) -> str:
     || 'Z"}}'"""
 
 
-# The same expression in ORM queries over lots (which name the table "lots").
-_LOT_JSON = RawSQL(lot_json_sql('"lots"'), (), output_field=TextField())  # noqa: S611 (constant SQL)
-
-
 def _json_array(items: Iterable[str]) -> bytes:
     return b"[" + ",".join(items).encode() + b"]"
 
@@ -79,6 +75,27 @@ def link_as_dict(link: LotGenealogy) -> dict[str, Any]:
     }
 
 
+_LOT_LIST_FILTERS = (
+    '"lots"."lot_type" = %s',
+    '"lots"."production_run_id" = %s',
+    '"lots"."lot_code"::text LIKE %s',
+)
+
+
+@functools.cache
+def _lot_list_sql(filtered: tuple[bool, bool, bool]) -> str:
+    # What the ORM wrote for this filter combination, written once per combination: building
+    # the queryset was a sixth of the list's CPU in the API workers (GIL-only py-spy profile).
+    where = " AND ".join(clause for clause, on in zip(_LOT_LIST_FILTERS, filtered, strict=True) if on)
+    return (
+        "SELECT "
+        + lot_json_sql('"lots"')
+        + ' FROM "lots"'
+        + (f" WHERE {where}" if where else "")
+        + ' ORDER BY "lots"."created_at" DESC, "lots"."lot_code" ASC LIMIT %s OFFSET %s'
+    )
+
+
 def lot_list(
     *,
     limit: int = 100,
@@ -91,15 +108,16 @@ def lot_list(
     if code_prefix and "\x00" in code_prefix:
         # No code holds U+0000 (PostgreSQL cannot store it): nothing starts with it.
         return b"[]"
-    lots = Lot.objects.all()
-    if lot_type is not None:
-        lots = lots.filter(lot_type=lot_type)
-    if production_run_id is not None:
-        lots = lots.filter(production_run_id=production_run_id)
-    if code_prefix:
-        lots = lots.filter(lot_code__startswith=code_prefix)
-    lots = lots.order_by("-created_at", "lot_code")[offset : offset + limit]
-    return _json_array(lots.values_list(_LOT_JSON, flat=True))
+    filters = (
+        lot_type,
+        production_run_id,
+        f"{connection.ops.prep_for_like_query(code_prefix)}%" if code_prefix else None,
+    )
+    params = [value for value in filters if value is not None]
+    sql = _lot_list_sql(tuple(value is not None for value in filters))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, limit, offset])
+        return _json_array(row[0] for row in cursor.fetchall())
 
 
 def lot_id_for_code(*, lot_code: str) -> uuid.UUID | None:

@@ -59,6 +59,28 @@ def test_list_filters_by_code_prefix(viewer):
     assert [lot["lot_code"] for lot in lots] == ["MIX-BATCH-88"]
 
 
+def test_list_code_prefix_matches_underscore_and_percent_literally(operator, viewer):
+    for code in ("A_1", "AB1", "A%2", "AZ2"):
+        create(operator, {"lot_code": code})
+    underscore = get_json(Client(), "/api/lots?q=A_", viewer).json()
+    percent = get_json(Client(), "/api/lots?q=A%25", viewer).json()
+    assert [lot["lot_code"] for lot in underscore] == ["A_1"]
+    assert [lot["lot_code"] for lot in percent] == ["A%2"]
+
+
+def test_list_filters_combine(operator, viewer):
+    from flowviz.production.models import ProductionRun
+
+    run = ProductionRun.objects.create(run_code="PRD-20260118-2")
+    create(operator, {"lot_code": "MIX-IN-RUN", "lot_type": "MIX", "production_run_id": str(run.pk)})
+    create(operator, {"lot_code": "RAW-IN-RUN", "lot_type": "RAW", "production_run_id": str(run.pk)})
+    create(operator, {"lot_code": "MIX-NO-RUN", "lot_type": "MIX"})
+    query = f"lot_type=MIX&production_run_id={run.pk}&q=MIX-&limit=5&offset=0"
+    assert [lot["lot_code"] for lot in get_json(Client(), f"/api/lots?{query}", viewer).json()] == [
+        "MIX-IN-RUN"
+    ]
+
+
 def test_list_filters_by_production_run(operator, viewer):
     from flowviz.production.models import ProductionRun
 
