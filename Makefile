@@ -86,6 +86,9 @@ bench-floor: install
 
 # A py-spy flame graph of the API workers (or `TARGET=celery`: the Celery worker) while wrk
 # loads one endpoint: `make bench-profile ENDPOINT=lot_create`. Installs py-spy if missing.
+# BENCH_PROFILE_FORMAT=raw BENCH_PROFILE_GIL=1: collapsed stacks of Python on a CPU, which
+# `.venv/bin/python bench/api/profile_summary.py test-artifacts/profile-ENDPOINT-api.txt`
+# sums into the request's phases (authentication, validation, database work, the stack, ...).
 ENDPOINT ?= lot_create
 TARGET ?= api
 bench-profile: install
