@@ -45,3 +45,13 @@ def test_overriding_caches_gives_a_new_backend_and_restoring_them_another():
         cache.set("shared-cache-probe", b"value")
         assert cache.get("shared-cache-probe") is None
     assert _backend() is not before
+
+
+def test_valkey_replies_are_parsed_by_the_compiled_parser():
+    # valkey[libvalkey] (pyproject.toml): an MGET's reply parsed in C cost 27-33 us of CPU
+    # against 44-45 us in valkey's Python parser (measured on the bench machine).
+    from valkey.connection import DefaultParser
+    from valkey.utils import LIBVALKEY_AVAILABLE
+
+    assert LIBVALKEY_AVAILABLE
+    assert DefaultParser.__name__ == "_LibvalkeyParser"
