@@ -168,7 +168,9 @@ async def _send_on_the_loop(signal: Signal, sender: Any, **named: Any) -> None:
         if receiver not in _THREAD_CONNECTION_RECEIVERS:
             receiver(signal=signal, sender=sender, **named)
     if async_receivers:
-        await asyncio.gather(*(receiver(signal=signal, sender=sender, **named) for receiver in async_receivers))
+        await asyncio.gather(
+            *(receiver(signal=signal, sender=sender, **named) for receiver in async_receivers)
+        )
 
 
 async def _close_on_the_loop(response) -> None:
