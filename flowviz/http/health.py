@@ -21,8 +21,10 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.cache import caches
 from django.db import connections
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Router, Schema, Status
+
+from flowviz.http.renderers import json_dumps
 
 logger = logging.getLogger("flowviz.health")
 
@@ -40,8 +42,11 @@ class HealthOut(Schema):
 # The operation ids are the ones these endpoints had before they moved here (ninja derives
 # them from the module path): clients generated from the OpenAPI schema name methods by them.
 @router.get("/health", response=HealthOut, summary="Liveness (no I/O)", operation_id="flowviz_api_health")
-async def health(request: HttpRequest) -> dict:
-    return {"status": "ok", "timestamp": datetime.now(UTC)}
+async def health(request: HttpRequest) -> HttpResponse:
+    # Rendered here, not validated against HealthOut by ninja first: that validation and the
+    # renderer were 5 % of the check's Python CPU under load (GIL-only py-spy profile).
+    body = json_dumps({"status": OK, "timestamp": datetime.now(UTC)})
+    return HttpResponse(body, content_type="application/json; charset=utf-8")
 
 
 class ReadyChecks(Schema):

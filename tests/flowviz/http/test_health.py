@@ -45,6 +45,19 @@ def test_liveness_does_no_io():
     assert set(response.json()) == {"status", "timestamp"}
 
 
+def test_liveness_answers_ok_and_the_current_utc_time_ending_in_z():
+    from datetime import UTC, datetime, timedelta
+
+    before = datetime.now(UTC)
+    response = Client().get("/api/health")
+    body = response.json()
+    assert response["Content-Type"] == "application/json; charset=utf-8"
+    assert body["status"] == "ok"
+    assert body["timestamp"].endswith("Z")
+    answered = datetime.fromisoformat(body["timestamp"])
+    assert before <= answered <= before + timedelta(seconds=5)
+
+
 @pytest.mark.django_db
 def test_ready_is_200_when_database_cache_and_broker_answer():
     # Real PostgreSQL, Valkey and broker in the CI service pass; the embedded default otherwise.
