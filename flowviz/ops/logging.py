@@ -167,20 +167,34 @@ class RequestLogMiddleware:
     ) -> None:
         duration_ms = round((time.perf_counter() - started) * 1000, 2)
         level = logging.ERROR if status >= 500 else logging.INFO
-        request_logger.log(
-            level,
-            "%s %s %s %.2fms",
-            request.method,
-            request.path,
-            status,
-            duration_ms,
-            extra={
-                "method": request.method,
-                "path": request.path,
-                "status": status,
-                "duration_ms": duration_ms,
-                "user_id": _user_id(request),
-                "request_id": request_id,
-            },
-        )
-        request_id_var.reset(token)
+        try:
+            if request_logger.isEnabledFor(level):
+                request_logger.handle(_request_record(request, request_id, level, status, duration_ms))
+        finally:
+            request_id_var.reset(token)
+
+
+def _request_record(
+    request: HttpRequest, request_id: str, level: int, status: int, duration_ms: float
+) -> logging.LogRecord:
+    # makeRecord + handle is what Logger.log does, less its walk up the stack for the caller's
+    # file and line (no formatter of ours prints them): a quarter of the line's cost in a
+    # GIL-only py-spy profile of the health check.
+    return request_logger.makeRecord(
+        request_logger.name,
+        level,
+        __file__,
+        0,
+        "%s %s %s %.2fms",
+        (request.method, request.path, status, duration_ms),
+        None,
+        func="RequestLogMiddleware",
+        extra={
+            "method": request.method,
+            "path": request.path,
+            "status": status,
+            "duration_ms": duration_ms,
+            "user_id": _user_id(request),
+            "request_id": request_id,
+        },
+    )

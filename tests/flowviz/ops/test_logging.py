@@ -64,6 +64,21 @@ def test_each_request_logs_one_json_line_with_its_request_id(log_lines):
     assert isinstance(entry["duration_ms"], float) and entry["duration_ms"] >= 0
 
 
+def test_a_silenced_request_logger_writes_no_line_and_the_request_id_ends_with_the_request(log_lines):
+    from flowviz.ops.logging import request_id_var
+
+    request_logger = logging.getLogger("flowviz.request")
+    previous = request_logger.level
+    request_logger.setLevel(logging.WARNING)
+    try:
+        response = Client().get("/api/health", HTTP_X_REQUEST_ID="req-quiet-1")
+    finally:
+        request_logger.setLevel(previous)
+    assert response["X-Request-ID"] == "req-quiet-1"
+    assert _request_lines(log_lines()) == []
+    assert request_id_var.get() is None
+
+
 def test_async_requests_echo_the_request_id(log_lines):
     response = async_to_sync(AsyncClient().get)("/api/health", headers={"X-Request-ID": "async-42"})
     assert response["X-Request-ID"] == "async-42"
