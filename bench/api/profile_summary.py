@@ -22,7 +22,12 @@ from pathlib import Path
 PHASES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("request log line", ("RequestLogMiddleware._end ",)),
     ("request metrics", ("PrometheusMiddleware._observe ",)),
-    ("authentication (token, user row on the event loop)", ("JWTAuth.authenticate ", "JWTAuth.__call__ ")),
+    # _fetch_one runs the user's query as a task of its own (flowviz/ops/async_db.py's timeout),
+    # so its stack starts at the event loop, not under JWTAuth.authenticate.
+    (
+        "authentication (token, user row on the event loop's pool)",
+        ("JWTAuth.authenticate ", "JWTAuth.__call__ ", "_fetch_one "),
+    ),
     ("request body and query validation (ninja, Pydantic)", ("Operation._get_values ",)),
     ("cached answer read (Valkey)", ("one_step_warm ", "graph_warm ", "_warm_only ")),
     ("database work in the request's thread (service or selector)", ("_released ",)),

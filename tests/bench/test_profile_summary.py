@@ -25,9 +25,15 @@ def test_a_sample_goes_to_the_innermost_phase_on_its_stack():
         ]
     )
     assert total == 6
-    assert shares["authentication (token, user row on the event loop)"] == 3
+    assert shares["authentication (token, user row on the event loop's pool)"] == 3
     assert shares["after-commit work (cache retirement, metrics)"] == 2
     assert shares["endpoint operation, rest (ninja: checks, the view's own code, the response)"] == 1
+
+
+def test_the_authentication_query_run_as_a_task_of_its_own_counts_as_authentication():
+    task = ("Runner.run (asyncio/runners.py:118)", "_fetch_one (flowviz/ops/async_db.py:124)")
+    shares, _ = summarize([_line(*task, "AsyncCursor.execute (psycopg/cursor_async.py:113)", samples=2)])
+    assert shares["authentication (token, user row on the event loop's pool)"] == 2
 
 
 def test_what_no_phase_claims_is_the_server_and_django_around_the_endpoint():
