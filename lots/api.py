@@ -21,7 +21,7 @@ from accounts.roles import Role
 from flowviz.core.spreadsheets import csv_lines, file_name_part
 from flowviz.http.asgi import db_call
 from flowviz.http.idempotency import idempotent
-from flowviz.http.renderers import json_dumps
+from flowviz.http.renderers import json_dumps, json_response
 from flowviz.http.schemas import PROTECTED_ERRORS, DetailOut
 from flowviz.http.throttling import read_throttle, traceability_throttle, write_throttle
 from lots import cache as trace_cache
@@ -54,15 +54,6 @@ class LotFilters(Schema):
     q: str | None = Field(None, max_length=100, description="Lot code prefix")
 
 
-# Lots come from the database already rendered as the contract's JSON (lots.selectors.
-# lot_json_sql) and are sent as they are; the response schemas describe them for OpenAPI.
-_JSON = "application/json; charset=utf-8"
-
-
-def _json_response(body: bytes, status: int = 200) -> HttpResponse:
-    return HttpResponse(body, status=status, content_type=_JSON)
-
-
 def _parent_refs(items: list[ParentIn] | None) -> list[services.ParentRef]:
     return [
         services.ParentRef(
@@ -91,7 +82,7 @@ async def lots_list(request: HttpRequest, filters: Query[LotFilters]) -> HttpRes
         production_run_id=filters.production_run_id,
         code_prefix=filters.q,
     )
-    return _json_response(body)
+    return json_response(body)
 
 
 @router.get(
@@ -105,7 +96,7 @@ async def lot_detail(request: HttpRequest, lot_code: str) -> HttpResponse:
     body = await db_call(selectors.lot_get, lot_code=lot_code)
     if body is None:
         raise Http404("Lot not found")
-    return _json_response(body)
+    return json_response(body)
 
 
 @router.post(
@@ -131,7 +122,7 @@ async def lot_register(request: HttpRequest, payload: LotIn) -> HttpResponse:
         parents=_parent_refs(payload.parents),
     )
     # As the contract renders it, returned by the INSERT itself.
-    return _json_response(lot.rendered, status=201)
+    return json_response(lot.rendered, status=201)
 
 
 @router.post(
@@ -166,7 +157,7 @@ async def traceability_one_step(request: HttpRequest, lot_code: str) -> HttpResp
         body = await db_call(trace_cache.one_step_cached, lot_code=lot_code, generation=generation)
     if body is None:
         raise Http404("Lot not found")
-    return _json_response(body)
+    return json_response(body)
 
 
 # --- Deep traceability, recall and genealogy jobs (issue 3, contract section 7) --------------
@@ -277,7 +268,7 @@ async def recall(
         raise Http404("Lot not found")
     if format == "json":
         # Rendered here (metadata is kept as stored text: lots.selectors.recall_report).
-        return _json_response(json_dumps(report))
+        return json_response(json_dumps(report))
     return _csv_download(selectors.recall_csv_rows(report), f"recall-{file_name_part(lot_code)}.csv")
 
 
@@ -295,7 +286,7 @@ async def recall(
     ),
 )
 async def holds(request: HttpRequest) -> HttpResponse:
-    return _json_response(await db_call(selectors.holds_list))
+    return json_response(await db_call(selectors.holds_list))
 
 
 @router.post(

@@ -13,7 +13,7 @@ from accounts.auth import any_role, roles
 from accounts.roles import Role
 from flowviz.http.asgi import db_call
 from flowviz.http.idempotency import idempotent
-from flowviz.http.renderers import json_dumps
+from flowviz.http.renderers import json_dumps, json_response
 from flowviz.http.schemas import PROTECTED_ERRORS, DetailOut
 from flowviz.http.throttling import read_throttle, write_throttle
 from lots import selectors as lot_selectors
@@ -39,7 +39,7 @@ async def qc_decision_record(request: HttpRequest, payload: QcDecisionIn) -> Htt
     # The nine keys are the contract's text already (QcDecisionOut documents them): rendered
     # without validating them a second time.
     body = json_dumps(selectors.qc_decision_as_dict(decision))
-    return HttpResponse(body, status=201, content_type="application/json; charset=utf-8")
+    return json_response(body, status=201)
 
 
 @router.get(

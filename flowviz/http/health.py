@@ -24,7 +24,7 @@ from django.db import connections
 from django.http import HttpRequest, HttpResponse
 from ninja import Router, Schema, Status
 
-from flowviz.http.renderers import json_dumps
+from flowviz.http.renderers import json_dumps, json_response
 
 logger = logging.getLogger("flowviz.health")
 
@@ -46,7 +46,7 @@ async def health(request: HttpRequest) -> HttpResponse:
     # Rendered here, not validated against HealthOut by ninja first: that validation and the
     # renderer were 5 % of the check's Python CPU under load (GIL-only py-spy profile).
     body = json_dumps({"status": OK, "timestamp": datetime.now(UTC)})
-    return HttpResponse(body, content_type="application/json; charset=utf-8")
+    return json_response(body)
 
 
 class ReadyChecks(Schema):

@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja.renderers import BaseRenderer
 
 from flowviz.core.formats import timestamp_text
@@ -52,6 +52,16 @@ def json_dumps(data: Any) -> bytes:
         # numbers: the stdlib encoder takes both, so such a row never breaks a read.
         logger.info("JSON beyond orjson's limits: rendered by the stdlib encoder")
         return json.dumps(data, default=_stdlib_default, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+JSON_CONTENT_TYPE = "application/json; charset=utf-8"
+
+
+def json_response(body: bytes, *, status: int = 200) -> HttpResponse:
+    """JSON bytes already rendered (lots by PostgreSQL: lots.selectors.lot_json_sql; cached
+    answers; `json_dumps` of contract text), answered as they are: ninja does not validate them
+    again. The endpoint's response schema still describes them for OpenAPI."""
+    return HttpResponse(body, status=status, content_type=JSON_CONTENT_TYPE)
 
 
 class ORJSONRenderer(BaseRenderer):
